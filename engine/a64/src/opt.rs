@@ -1,0 +1,227 @@
+//! IR passes: plain functions over a [`Block`].
+//!
+//! [`optimize`] forwards guest register values inside a block (a `Get` after a `Get`/`Set`
+//! of the same register reuses the known temporary), drops register writes that are
+//! overwritten before anything could observe them, and removes pure ops whose results are
+//! unused. Observable state at every possible fault point (loads, stores, helper calls,
+//! system register accesses) and at the block end is unchanged.
+
+use crate::ir::{Block, Op, Reg, Temp, Term};
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// Calls `f` on every temporary the op reads.
+pub fn for_each_use(op: &mut Op, mut f: impl FnMut(&mut Temp)) {
+    match op {
+        Op::Insn { .. } | Op::Const { .. } | Op::Get { .. } | Op::ClearExcl | Op::Barrier(_) | Op::SysRead { .. } => {}
+        Op::Set { src, .. } | Op::SysWrite { src, .. } => f(src),
+        Op::Bin { a, b, .. } => {
+            f(a);
+            f(b)
+        }
+        Op::BinImm { a, .. } | Op::Un { a, .. } => f(a),
+        Op::Zext { src, .. } | Op::Sext { src, .. } | Op::Trunc { src, .. } => f(src),
+        Op::Flags { a, b, c, .. } => {
+            f(a);
+            f(b);
+            f(c)
+        }
+        Op::Cond { nzcv, .. } => f(nzcv),
+        Op::Select { c, a, b, .. } => {
+            f(c);
+            f(a);
+            f(b)
+        }
+        Op::Load { addr, .. } | Op::DcZva { addr } => f(addr),
+        Op::Store { addr, src, .. } | Op::StoreExcl { addr, src, .. } => {
+            f(addr);
+            f(src)
+        }
+        Op::Call { args, .. } => {
+            for a in args.iter_mut() {
+                f(a)
+            }
+        }
+    }
+}
+
+/// The temporary an op defines, if any.
+pub fn def_of(op: &Op) -> Option<Temp> {
+    match *op {
+        Op::Const { dst, .. }
+        | Op::Get { dst, .. }
+        | Op::Bin { dst, .. }
+        | Op::BinImm { dst, .. }
+        | Op::Un { dst, .. }
+        | Op::Zext { dst, .. }
+        | Op::Sext { dst, .. }
+        | Op::Trunc { dst, .. }
+        | Op::Flags { dst, .. }
+        | Op::Cond { dst, .. }
+        | Op::Select { dst, .. }
+        | Op::Load { dst, .. }
+        | Op::SysRead { dst, .. } => Some(dst),
+        Op::StoreExcl { status, .. } => Some(status),
+        Op::Call { dst, .. } => dst,
+        _ => None,
+    }
+}
+
+fn is_pure(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Const { .. }
+            | Op::Get { .. }
+            | Op::Bin { .. }
+            | Op::BinImm { .. }
+            | Op::Un { .. }
+            | Op::Zext { .. }
+            | Op::Sext { .. }
+            | Op::Trunc { .. }
+            | Op::Flags { .. }
+            | Op::Cond { .. }
+            | Op::Select { .. }
+    )
+}
+
+/// Whether the guest state may be observed (fault, helper, system register) at this op.
+fn observes_state(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Load { .. } | Op::Store { .. } | Op::StoreExcl { .. } | Op::DcZva { .. } | Op::Call { .. } | Op::SysRead { .. } | Op::SysWrite { .. }
+    )
+}
+
+fn reg_slot(r: Reg) -> usize {
+    match r {
+        Reg::X(n) => n as usize,
+        Reg::Sp => 31,
+        Reg::V(n) => 32 + n as usize,
+        Reg::Nzcv => 64,
+        Reg::Fpcr => 65,
+        Reg::Fpsr => 66,
+    }
+}
+
+const NSLOTS: usize = 67;
+
+/// Runs all passes.
+pub fn optimize(block: &mut Block) {
+    forward_registers(block);
+    remove_dead_sets(block);
+    remove_dead_code(block);
+}
+
+/// Reuses known register values instead of re-reading registers.
+pub fn forward_registers(block: &mut Block) {
+    let mut known: [Option<Temp>; NSLOTS] = [None; NSLOTS];
+    let mut rename: Vec<Temp> = (0..block.temps.len() as u32).map(Temp).collect();
+    // Temps known to hold a valid NZCV value (only bits 31..28): a `Set` of NZCV masks
+    // its value, so only those can be forwarded unchanged.
+    let mut clean_nzcv = vec![false; block.temps.len()];
+    let mut out = Vec::with_capacity(block.ops.len());
+    for mut op in block.ops.drain(..) {
+        for_each_use(&mut op, |t| *t = rename[t.0 as usize]);
+        match op {
+            Op::Flags { dst, .. } => clean_nzcv[dst.0 as usize] = true,
+            Op::Const { dst, val, .. } => clean_nzcv[dst.0 as usize] = val & !(crate::state::flags::MASK as u128) == 0,
+            Op::Select { dst, a, b, .. } => clean_nzcv[dst.0 as usize] = clean_nzcv[a.0 as usize] && clean_nzcv[b.0 as usize],
+            _ => {}
+        }
+        match op {
+            Op::Get { dst, reg } => {
+                let s = reg_slot(reg);
+                if let Some(k) = known[s] {
+                    rename[dst.0 as usize] = k;
+                    continue;
+                }
+                known[s] = Some(dst);
+                if reg == Reg::Nzcv {
+                    clean_nzcv[dst.0 as usize] = true;
+                }
+            }
+            Op::Set { reg, src } => {
+                known[reg_slot(reg)] = match reg {
+                    Reg::Nzcv if clean_nzcv[src.0 as usize] => Some(src),
+                    // FPCR/FPSR/NZCV writes mask the value: re-read after them.
+                    Reg::Nzcv | Reg::Fpcr | Reg::Fpsr => None,
+                    _ => Some(src),
+                }
+            }
+            // Helpers and system register writes may change FPCR/FPSR/NZCV (and V for
+            // helpers that are careless): forget everything but the X registers and SP.
+            Op::Call { .. } | Op::SysWrite { .. } => {
+                for k in known.iter_mut().skip(32) {
+                    *k = None;
+                }
+            }
+            _ => {}
+        }
+        out.push(op);
+    }
+    block.ops = out;
+    match &mut block.term {
+        Term::Branch { cond, .. } => *cond = rename[cond.0 as usize],
+        Term::Indirect { target, .. } => *target = rename[target.0 as usize],
+        _ => {}
+    }
+}
+
+/// Drops `Set`s overwritten by a later `Set` of the same register with nothing in between
+/// that could observe the guest state.
+pub fn remove_dead_sets(block: &mut Block) {
+    let mut pending: [Option<usize>; NSLOTS] = [None; NSLOTS];
+    let mut dead = vec![false; block.ops.len()];
+    for (i, op) in block.ops.iter().enumerate() {
+        if observes_state(op) {
+            pending = [None; NSLOTS];
+            continue;
+        }
+        match *op {
+            Op::Set { reg, .. } => {
+                let s = reg_slot(reg);
+                if let Some(prev) = pending[s] {
+                    dead[prev] = true;
+                }
+                pending[s] = Some(i);
+            }
+            Op::Get { reg, .. } => pending[reg_slot(reg)] = None,
+            _ => {}
+        }
+    }
+    let mut i = 0;
+    block.ops.retain(|_| {
+        let keep = !dead[i];
+        i += 1;
+        keep
+    });
+}
+
+/// Removes pure ops whose results are never used.
+pub fn remove_dead_code(block: &mut Block) {
+    let mut used = vec![false; block.temps.len()];
+    match block.term {
+        Term::Branch { cond, .. } => used[cond.0 as usize] = true,
+        Term::Indirect { target, .. } => used[target.0 as usize] = true,
+        _ => {}
+    }
+    let mut keep = vec![true; block.ops.len()];
+    for i in (0..block.ops.len()).rev() {
+        let op = &mut block.ops[i];
+        if is_pure(op) {
+            if let Some(d) = def_of(op) {
+                if !used[d.0 as usize] {
+                    keep[i] = false;
+                    continue;
+                }
+            }
+        }
+        for_each_use(op, |t| used[t.0 as usize] = true);
+    }
+    let mut i = 0;
+    block.ops.retain(|_| {
+        let k = keep[i];
+        i += 1;
+        k
+    });
+}

@@ -1,0 +1,4 @@
+//! Unit tests of the decoder, lowering, verifier and interpreter.
+
+mod basic;
+mod semantics;

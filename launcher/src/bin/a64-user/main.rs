@@ -1,0 +1,217 @@
+//! `a64-user PROG [ARGS...]`: runs a static AArch64 Linux ELF on the a64 reference
+//! interpreter, with Linux system calls implemented on the host.
+//!
+//! Exit status: the program's; fatal events kill the runner with the matching signal
+//! (SIGILL: illegal instruction, SIGTRAP: BRK, SIGSEGV: bad memory access, SIGBUS:
+//! alignment fault), which a shell reports as 128+signal (132, 133, 139, 135), as it does
+//! for qemu-aarch64.
+//! `A64_STATS=1` prints the instruction count and speed on stderr; `A64_STRACE=1` traces
+//! system calls; `A64_NOOPT=1` skips the IR passes; `A64_VERIFY=1` verifies every block.
+
+mod linux;
+mod loader;
+mod mem;
+
+use a64::interp::{run_block, Exit, Memory};
+use a64::ir::{Block, ExcKind, Maint};
+use a64::lower::{lower_block, MAX_BLOCK_INSNS};
+use a64::state::Cpu;
+use std::collections::HashMap;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+
+/// User + system CPU time of this process, in seconds.
+fn cpu_seconds() -> f64 {
+    // SAFETY: zeroed rusage is a valid value for getrusage to fill.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: ru is a valid, writable rusage.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// Lowered blocks by guest PC: a direct-mapped front table over a hash map.
+struct BlockCache {
+    blocks: Vec<Block>,
+    map: HashMap<u64, usize>,
+    fast: Vec<(u64, usize)>,
+}
+
+const FAST_SIZE: usize = 8192;
+
+impl BlockCache {
+    fn new() -> Self {
+        BlockCache { blocks: Vec::new(), map: HashMap::new(), fast: vec![(u64::MAX, 0); FAST_SIZE] }
+    }
+
+    #[inline]
+    fn get(&mut self, pc: u64) -> Option<usize> {
+        let slot = (pc >> 2) as usize & (FAST_SIZE - 1);
+        let (tag, idx) = self.fast[slot];
+        if tag == pc {
+            return Some(idx);
+        }
+        let idx = *self.map.get(&pc)?;
+        self.fast[slot] = (pc, idx);
+        Some(idx)
+    }
+
+    fn insert(&mut self, pc: u64, b: Block) -> usize {
+        self.blocks.push(b);
+        let idx = self.blocks.len() - 1;
+        self.map.insert(pc, idx);
+        self.fast[(pc >> 2) as usize & (FAST_SIZE - 1)] = (pc, idx);
+        idx
+    }
+
+    fn clear(&mut self) {
+        self.blocks.clear();
+        self.map.clear();
+        self.fast.fill((u64::MAX, 0));
+    }
+}
+
+/// How the guest ended.
+enum End {
+    Exit(i32),
+    Signal(i32),
+}
+
+fn main() {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    // `--argv0 NAME`: the guest's argv[0] (used when a guest execve()s another program).
+    let mut argv0 = None;
+    if args.len() >= 3 && args[0] == "--argv0" {
+        argv0 = Some(args[1].clone());
+        args.drain(..2);
+    }
+    if args.is_empty() {
+        eprintln!("usage: a64-user PROG [ARGS...]");
+        std::process::exit(2);
+    }
+    let end = run(&args, argv0);
+    let _ = std::io::stdout().flush();
+    match end {
+        End::Exit(c) => std::process::exit(c),
+        End::Signal(sig) => {
+            // Die like the guest would: by the signal's default action (status 128+sig).
+            // SAFETY: restoring the default disposition and raising a signal on ourselves.
+            unsafe {
+                libc::signal(sig, libc::SIG_DFL);
+                libc::raise(sig);
+            }
+            std::process::exit(128 + sig);
+        }
+    }
+}
+
+fn run(args: &[std::ffi::OsString], argv0: Option<std::ffi::OsString>) -> End {
+    let prog = args[0].to_string_lossy().into_owned();
+    let mut argv: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
+    if let Some(a0) = argv0 {
+        argv[0] = a0.as_bytes().to_vec();
+    }
+    let env: Vec<Vec<u8>> = std::env::vars_os()
+        .map(|(k, v)| {
+            let mut e = k.as_bytes().to_vec();
+            e.push(b'=');
+            e.extend_from_slice(v.as_bytes());
+            e
+        })
+        .collect();
+    let mut mem = mem::GuestMem::new();
+    let loaded = match loader::load(&mut mem, &prog, &argv, &env) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("a64-user: {prog}: {e}");
+            return End::Exit(127);
+        }
+    };
+    let mut cpu = Cpu::new();
+    cpu.pc = loaded.entry;
+    cpu.sp = loaded.sp;
+    let mut os = linux::Linux::new(loaded.brk, prog);
+    let stats = std::env::var_os("A64_STATS").is_some();
+    // A64_NOOPT=1 runs the unoptimized IR; A64_VERIFY=1 verifies every block.
+    let optimize = std::env::var_os("A64_NOOPT").is_none();
+    let verify = std::env::var_os("A64_VERIFY").is_some();
+    let start = std::time::Instant::now();
+    let mut cache = BlockCache::new();
+    let mut temps = Vec::new();
+    let mut icount: u64 = 0;
+    let mut opcount: u64 = 0;
+    let status = loop {
+        let pc = cpu.pc;
+        let idx = match cache.get(pc) {
+            Some(i) => i,
+            None => match lower_block(pc, 0, MAX_BLOCK_INSNS, &mut |a| mem.fetch(a)) {
+                Ok(mut b) => {
+                    if optimize {
+                        a64::opt::optimize(&mut b);
+                    }
+                    if verify {
+                        if let Err(e) = a64::verify::verify(&b) {
+                            eprintln!("a64-user: internal error: {e} in block at {pc:#x}");
+                            break End::Exit(125);
+                        }
+                    }
+                    cache.insert(pc, b)
+                }
+                Err(f) => {
+                    eprintln!("a64-user: segmentation fault: instruction fetch at {:#x} ({f})", pc);
+                    break End::Signal(libc::SIGSEGV);
+                }
+            },
+        };
+        let blk = &cache.blocks[idx];
+        icount += blk.ninsns as u64;
+        opcount += blk.ops.len() as u64;
+        match run_block(&mut cpu, &mut mem, blk, &mut temps) {
+            Exit::Continue => {}
+            Exit::Exception { kind, pc } => match kind {
+                ExcKind::Svc(_) => match os.syscall(&mut cpu, &mut mem) {
+                    linux::Outcome::Ret(v) => {
+                        cpu.x[0] = v as u64;
+                        if os.code_changed {
+                            os.code_changed = false;
+                            cache.clear();
+                        }
+                    }
+                    linux::Outcome::Exit(c) => break End::Exit(c),
+                    linux::Outcome::Signal(s) => break End::Signal(s),
+                },
+                ExcKind::Wfi | ExcKind::Wfe => {}
+                ExcKind::Maint(Maint::IcIvau) | ExcKind::Maint(Maint::IcAll) => cache.clear(),
+                ExcKind::Maint(_) => {}
+                ExcKind::Brk(imm) => {
+                    eprintln!("a64-user: trace/breakpoint trap (BRK #{imm:#x}) at pc {pc:#x}");
+                    break End::Signal(libc::SIGTRAP);
+                }
+                ExcKind::Undef(insn) => {
+                    eprintln!("a64-user: illegal instruction {insn:#010x} at pc {pc:#x}");
+                    break End::Signal(libc::SIGILL);
+                }
+                ExcKind::Hvc(_) | ExcKind::Smc(_) | ExcKind::Hlt(_) | ExcKind::Eret => {
+                    let insn = mem.fetch(pc).unwrap_or(0);
+                    eprintln!("a64-user: illegal instruction {insn:#010x} at pc {pc:#x}");
+                    break End::Signal(libc::SIGILL);
+                }
+            },
+            Exit::DataAbort { fault, pc } => {
+                let sig = if matches!(fault, a64::interp::MemFault::Alignment { .. }) { libc::SIGBUS } else { libc::SIGSEGV };
+                eprintln!("a64-user: {} {fault} at pc {pc:#x}", if sig == libc::SIGBUS { "bus error:" } else { "segmentation fault:" });
+                break End::Signal(sig);
+            }
+        }
+    };
+    if stats {
+        let t = start.elapsed().as_secs_f64();
+        let cpu = cpu_seconds();
+        eprintln!(
+            "a64-user: {icount} guest instructions ({opcount} IR ops) in {t:.3} s wall, {cpu:.3} s CPU = {:.1} MIPS (CPU time) ({} blocks cached)",
+            icount as f64 / cpu.max(1e-9) / 1e6,
+            cache.blocks.len()
+        );
+    }
+    status
+}

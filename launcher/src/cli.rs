@@ -1,0 +1,140 @@
+//! The command line.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Parser;
+use shared_abi::layout::DEFAULT_GUEST_RAM;
+
+use crate::error::LaunchError;
+use crate::size::parse_size;
+use crate::vm::{check_guest_ram, Config};
+
+/// Runs the AArch64 translation engine in a KVM virtual machine.
+#[derive(Debug, Parser)]
+#[command(name = "launcher", version)]
+pub struct Cli {
+    /// The engine ELF [default: the one this workspace builds with `cargo engine`]
+    #[arg(long, value_name = "PATH")]
+    pub engine: Option<PathBuf>,
+    /// The guest image (an arm64 Linux `Image` or a test program)
+    #[arg(long, value_name = "PATH", required_unless_present = "selftest")]
+    pub guest: Option<PathBuf>,
+    /// An initial ramdisk for the guest
+    #[arg(long, value_name = "PATH")]
+    pub initrd: Option<PathBuf>,
+    /// The guest kernel command line
+    #[arg(long, value_name = "STR", default_value = "")]
+    pub append: String,
+    /// Guest RAM (QEMU syntax: a plain number is MiB; K/M/G/T suffixes; 1.5G works)
+    #[arg(short = 'm', long = "memory", value_name = "SIZE")]
+    pub memory: Option<String>,
+    /// Print statistics on exit
+    #[arg(long)]
+    pub stats: bool,
+    /// Run the engine's self-tests instead of a guest
+    #[arg(long)]
+    pub selftest: bool,
+}
+
+/// Where the default engine is looked for: next to this executable's target directory
+/// (`<target>/release/launcher` -> `<target>/x86_64-unknown-none/release/engine`), then
+/// the workspace's own `target/`.
+pub fn default_engine() -> PathBuf {
+    let beside = std::env::current_exe().ok().and_then(|exe| {
+        let p = exe.parent()?.join("../x86_64-unknown-none/release/engine");
+        p.exists().then_some(p)
+    });
+    beside.unwrap_or_else(|| {
+        PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../target/x86_64-unknown-none/release/engine"
+        ))
+    })
+}
+
+impl Cli {
+    /// Turns the parsed command line into a run configuration (checks `-m`).
+    pub fn into_config(self, start: Instant) -> Result<Config, LaunchError> {
+        let guest_ram = match &self.memory {
+            None => DEFAULT_GUEST_RAM,
+            Some(s) => {
+                let bytes = parse_size(s).map_err(|e| LaunchError::MemoryUnparsable {
+                    input: s.clone(),
+                    reason: match e {
+                        crate::size::SizeError::Empty => "it is empty",
+                        crate::size::SizeError::Syntax => {
+                            "expected a number with an optional K/M/G/T suffix, e.g. 512M or 1.5G"
+                        }
+                        crate::size::SizeError::Suffix => "unknown suffix (use K, M, G or T)",
+                        crate::size::SizeError::Overflow => "it is too large",
+                    },
+                })?;
+                check_guest_ram(bytes, s)?
+            }
+        };
+        let (engine, engine_hint) = match self.engine {
+            Some(p) => (p, ""),
+            None => (
+                default_engine(),
+                " (build the engine with `cargo engine`, or pass --engine PATH)",
+            ),
+        };
+        Ok(Config {
+            engine,
+            engine_hint,
+            guest: self.guest,
+            initrd: self.initrd,
+            append: self.append,
+            guest_ram,
+            stats: self.stats,
+            selftest: self.selftest,
+            start,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, String> {
+        let cli = Cli::try_parse_from(std::iter::once("launcher").chain(args.iter().copied()))
+            .map_err(|e| format!("clap: {}", e.kind()))?;
+        cli.into_config(Instant::now()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn options() {
+        let c = parse(&["--guest", "g", "-m", "1.5G", "--append", "a b", "--stats"]).unwrap();
+        assert_eq!(c.guest_ram, 3 << 29);
+        assert_eq!(c.append, "a b");
+        assert!(c.stats && !c.selftest);
+        assert!(c.engine.ends_with("x86_64-unknown-none/release/engine"));
+        assert!(c.engine_hint.contains("cargo engine"));
+        let c = parse(&["--selftest", "--memory", "64", "--engine", "/e"]).unwrap();
+        assert_eq!(c.guest_ram, 64 << 20);
+        assert_eq!(c.guest, None);
+        assert_eq!(c.engine, PathBuf::from("/e"));
+        assert_eq!(c.engine_hint, "");
+        let c = parse(&["--selftest"]).unwrap();
+        assert_eq!(c.guest_ram, DEFAULT_GUEST_RAM);
+    }
+
+    #[test]
+    fn errors() {
+        assert!(
+            parse(&[]).unwrap_err().starts_with("clap"),
+            "--guest required"
+        );
+        let e = parse(&["--selftest", "-m", "banana"]).unwrap_err();
+        assert!(e.contains("\"banana\""), "{e}");
+        let e = parse(&["--selftest", "-m", "1K"]).unwrap_err();
+        assert_eq!(
+            e,
+            "memory size 1K is too small: the guest needs at least 16M"
+        );
+        let e = parse(&["--selftest", "-m", "1T"]).unwrap_err();
+        assert!(e.contains("too large"), "{e}");
+    }
+}

@@ -1,0 +1,151 @@
+//! Shared helpers of the a64 differential tests: locating `a64-user`, `qemu-aarch64` and
+//! `aarch64-linux-gnu-gcc`, building guest programs, running them under both.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// `target/<profile>/` of this test binary.
+pub fn target_profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/<test-binary>
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("test binary has no target dir")
+        .to_path_buf()
+}
+
+/// The `a64-user` binary next to this test binary (target/<profile>/a64-user).
+pub fn a64_user() -> PathBuf {
+    let p = target_profile_dir().join("a64-user");
+    assert!(
+        p.exists(),
+        "a64-user not found at {}: build it first with `cargo build -p launcher --release --bin a64-user` \
+         (and run the tests with `cargo test -p hv-tests --release`)",
+        p.display()
+    );
+    p
+}
+
+/// Panics with a clear message if a required host tool is missing.
+pub fn require_tool(name: &str) {
+    let ok = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {name}"))
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "required tool `{name}` not found in PATH (Debian packages: qemu-user, gcc-aarch64-linux-gnu)");
+}
+
+/// A scratch directory under target/<profile>/a64-work/<name>.
+pub fn work_dir(name: &str) -> PathBuf {
+    let d = target_profile_dir().join("a64-work").join(name);
+    std::fs::create_dir_all(&d).expect("create work dir");
+    d
+}
+
+/// The repository's tests/a64 directory.
+pub fn sources_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("a64")
+}
+
+/// Compiles guest sources with `aarch64-linux-gnu-gcc -static` plus `flags`.
+pub fn compile(srcs: &[PathBuf], out: &Path, flags: &[&str]) {
+    require_tool("aarch64-linux-gnu-gcc");
+    let o = Command::new("aarch64-linux-gnu-gcc")
+        .args(flags)
+        .arg("-static")
+        .arg("-o")
+        .arg(out)
+        .args(srcs)
+        .output()
+        .expect("run aarch64-linux-gnu-gcc");
+    assert!(
+        o.status.success(),
+        "compiling {srcs:?} failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Result of one run: stdout, stderr, exit status (128+signal for a killed process).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunResult {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub status: i32,
+}
+
+fn status_code(s: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    match (s.code(), s.signal()) {
+        (Some(c), _) => c,
+        (None, Some(sig)) => 128 + sig,
+        _ => -1,
+    }
+}
+
+/// Options given to qemu-aarch64: model the same ARMv8.0 + crypto core as a64-user
+/// (the default `max` CPU would accept later-architecture encodings that are UNDEF here).
+pub const QEMU_ARGS: &[&str] = &["-cpu", "cortex-a72"];
+
+/// Runs `runner prog args...` with `stdin` as input, in directory `cwd`.
+pub fn run_with(runner: &Path, prog: &Path, args: &[&str], stdin: &[u8], cwd: &Path) -> RunResult {
+    use std::io::Write;
+    let pre: &[&str] = if runner == Path::new("qemu-aarch64") {
+        QEMU_ARGS
+    } else {
+        &[]
+    };
+    let mut child = Command::new(runner)
+        .args(pre)
+        .arg(prog)
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {}: {e}", runner.display()));
+    let mut input = child.stdin.take().expect("stdin");
+    let data = stdin.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let o = child.wait_with_output().expect("wait");
+    let _ = feeder.join();
+    RunResult {
+        stdout: o.stdout,
+        stderr: o.stderr,
+        status: status_code(o.status),
+    }
+}
+
+/// Runs under qemu-aarch64 and under a64-user and asserts identical stdout and status.
+pub fn diff_run(prog: &Path, args: &[&str], stdin: &[u8], cwd: &Path) -> RunResult {
+    require_tool("qemu-aarch64");
+    let q = run_with(Path::new("qemu-aarch64"), prog, args, stdin, cwd);
+    let a = run_with(&a64_user(), prog, args, stdin, cwd);
+    if q.stdout != a.stdout || q.status != a.status {
+        let show = |v: &[u8]| {
+            let s = String::from_utf8_lossy(v);
+            if s.len() > 3000 {
+                format!("{}...[{} bytes]", &s[..3000], s.len())
+            } else {
+                s.into_owned()
+            }
+        };
+        panic!(
+            "{} {:?}: qemu-aarch64 and a64-user differ\n--- qemu (status {}):\n{}\n--- a64-user (status {}):\n{}\n--- a64-user stderr:\n{}",
+            prog.display(),
+            args,
+            q.status,
+            show(&q.stdout),
+            a.status,
+            show(&a.stdout),
+            show(&a.stderr)
+        );
+    }
+    a
+}

@@ -1,0 +1,69 @@
+//! Differential tests: integer-heavy C programs from tests/a64/ built with
+//! `aarch64-linux-gnu-gcc -O2 -static` must produce the same output and exit status
+//! under a64-user as under qemu-aarch64.
+//!
+//! Run: `cargo build -p launcher --release --bin a64-user && cargo test -p hv-tests --release --test a64_programs`.
+
+mod a64_common;
+
+use a64_common::*;
+
+fn build(name: &str) -> std::path::PathBuf {
+    let dir = work_dir("programs");
+    let out = dir.join(name);
+    compile(&[sources_dir().join(format!("{name}.c"))], &out, &["-O2", "-march=armv8-a"]);
+    out
+}
+
+fn check(name: &str, args: &[&str], stdin: &[u8]) {
+    let _ = a64_user();
+    let prog = build(name);
+    let dir = work_dir(&format!("run-{name}"));
+    let r = diff_run(&prog, args, stdin, &dir);
+    assert!(!r.stdout.is_empty(), "{name} printed nothing");
+}
+
+#[test]
+fn int_hash() {
+    check("int_hash", &[], b"");
+}
+
+#[test]
+fn sort() {
+    check("sort", &[], b"");
+}
+
+#[test]
+fn printf_formats() {
+    check("printf_formats", &[], b"");
+}
+
+#[test]
+fn setjmp() {
+    check("setjmp", &[], b"");
+}
+
+#[test]
+fn malloc_heavy() {
+    check("malloc_heavy", &[], b"");
+}
+
+#[test]
+fn atomics_bits() {
+    check("atomics_bits", &[], b"");
+}
+
+#[test]
+fn files() {
+    check("files", &["."], b"");
+}
+
+#[test]
+fn stdin_filter() {
+    let mut input = Vec::new();
+    for i in 0..2000 {
+        input.extend_from_slice(format!("line {i} of the input  with   words {}\n", i * 7919 % 1000).as_bytes());
+    }
+    check("stdin_filter", &[], &input);
+    check("stdin_filter", &[], b"");
+}
