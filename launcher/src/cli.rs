@@ -17,15 +17,16 @@ pub struct Cli {
     /// The engine ELF [default: the one this workspace builds with `cargo engine`]
     #[arg(long, value_name = "PATH")]
     pub engine: Option<PathBuf>,
-    /// The guest image (an arm64 Linux `Image` or a test program)
+    /// The guest: a FIT image (kernel, ramdisk, bootargs; see tests/guest/build-image)
+    /// or a raw arm64 Linux `Image`
     #[arg(long, value_name = "PATH", required_unless_present = "selftest")]
     pub guest: Option<PathBuf>,
-    /// An initial ramdisk for the guest
+    /// An initial ramdisk for the guest (overrides the FIT's)
     #[arg(long, value_name = "PATH")]
     pub initrd: Option<PathBuf>,
-    /// The guest kernel command line
-    #[arg(long, value_name = "STR", default_value = "")]
-    pub append: String,
+    /// The guest kernel command line [default: the FIT's bootargs, else "console=ttyAMA0"]
+    #[arg(long, value_name = "STR")]
+    pub append: Option<String>,
     /// Guest RAM (QEMU syntax: a plain number is MiB; K/M/G/T suffixes; 1.5G works)
     #[arg(short = 'm', long = "memory", value_name = "SIZE")]
     pub memory: Option<String>,
@@ -108,7 +109,7 @@ mod tests {
     fn options() {
         let c = parse(&["--guest", "g", "-m", "1.5G", "--append", "a b", "--stats"]).unwrap();
         assert_eq!(c.guest_ram, 3 << 29);
-        assert_eq!(c.append, "a b");
+        assert_eq!(c.append.as_deref(), Some("a b"));
         assert!(c.stats && !c.selftest);
         assert!(c.engine.ends_with("x86_64-unknown-none/release/engine"));
         assert!(c.engine_hint.contains("cargo engine"));

@@ -28,6 +28,10 @@ pub enum ExitCode {
     GuestEmpty,
     /// The initrd is missing, unreadable or empty.
     InitrdBad,
+    /// The guest file is neither a FIT image nor an arm64 kernel `Image`.
+    GuestFormat,
+    /// The guest file is a malformed FIT or its kernel is not a usable arm64 `Image`.
+    GuestInvalid,
     /// `-m` could not be parsed.
     MemoryUnparsable,
     /// `-m` is too small or too large.
@@ -57,6 +61,8 @@ impl ExitCode {
             ExitCode::GuestMissing => 20,
             ExitCode::GuestEmpty => 21,
             ExitCode::InitrdBad => 22,
+            ExitCode::GuestFormat => 23,
+            ExitCode::GuestInvalid => 24,
             ExitCode::MemoryUnparsable => 30,
             ExitCode::MemoryRange => 31,
             ExitCode::KvmUnavailable => 40,
@@ -138,6 +144,15 @@ pub enum LaunchError {
     },
     #[error("initrd {path} is empty")]
     InitrdEmpty { path: PathBuf },
+    #[error("guest file {path} is neither a FIT image nor an arm64 kernel Image")]
+    GuestFormat { path: PathBuf },
+    #[error("guest file {path}: {reason}")]
+    GuestInvalid {
+        path: PathBuf,
+        reason: shared_abi::boot::BootError,
+    },
+    #[error("{reason}; raise -m")]
+    GuestRamTooSmall { reason: shared_abi::boot::BootError },
     #[error("cannot parse memory size {input:?}: {reason}")]
     MemoryUnparsable { input: String, reason: &'static str },
     #[error("memory size {input} is too small: the guest needs at least {min}")]
@@ -210,10 +225,13 @@ impl LaunchError {
             E::GuestUnreadable { .. } => ExitCode::GuestMissing,
             E::GuestEmpty { .. } => ExitCode::GuestEmpty,
             E::InitrdUnreadable { .. } | E::InitrdEmpty { .. } => ExitCode::InitrdBad,
+            E::GuestFormat { .. } => ExitCode::GuestFormat,
+            E::GuestInvalid { .. } => ExitCode::GuestInvalid,
             E::MemoryUnparsable { .. } => ExitCode::MemoryUnparsable,
-            E::MemoryTooSmall { .. } | E::MemoryTooLarge { .. } | E::FilesTooLarge { .. } => {
-                ExitCode::MemoryRange
-            }
+            E::MemoryTooSmall { .. }
+            | E::MemoryTooLarge { .. }
+            | E::FilesTooLarge { .. }
+            | E::GuestRamTooSmall { .. } => ExitCode::MemoryRange,
             E::AppendTooLong { .. } => ExitCode::Usage,
             E::KvmUnavailable { .. } => ExitCode::KvmUnavailable,
             E::Kvm { .. } | E::VmMemory { .. } | E::Thread(_) => ExitCode::Kvm,
@@ -240,6 +258,8 @@ mod tests {
             ExitCode::GuestMissing,
             ExitCode::GuestEmpty,
             ExitCode::InitrdBad,
+            ExitCode::GuestFormat,
+            ExitCode::GuestInvalid,
             ExitCode::MemoryUnparsable,
             ExitCode::MemoryRange,
             ExitCode::KvmUnavailable,

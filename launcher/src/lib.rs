@@ -17,6 +17,7 @@ pub mod boot;
 pub mod cli;
 pub mod elf;
 pub mod error;
+pub mod guest;
 pub mod hypercall;
 pub mod memory;
 pub mod size;

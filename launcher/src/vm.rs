@@ -17,6 +17,7 @@ use shared_abi::layout::{
 use crate::boot::{self, Layout, CODE_SELECTOR, DATA_SELECTOR, GDT, GDT_PADDR};
 use crate::elf::{self, EngineImage};
 use crate::error::{EngineFault, ExitCode, LaunchError};
+use crate::guest;
 use crate::hypercall::{BootParams, InputQueue, Outcome, Services};
 use crate::memory::GuestMemory;
 use crate::size::format_size;
@@ -32,7 +33,8 @@ pub struct Config {
     pub engine_hint: &'static str,
     pub guest: Option<PathBuf>,
     pub initrd: Option<PathBuf>,
-    pub append: String,
+    /// `--append` (None: the FIT's bootargs or the default).
+    pub append: Option<String>,
     /// Guest RAM in bytes (4 KiB multiple, `MIN_GUEST_RAM..=MAX_GUEST_RAM`).
     pub guest_ram: u64,
     pub stats: bool,
@@ -96,6 +98,8 @@ fn read_file(
 /// A VM ready to run the engine.
 pub struct Vm {
     config: Config,
+    /// The effective kernel command line (`BootConfig`).
+    cmdline: String,
     layout: Layout,
     // Field order = drop order: the vCPU before the VM, memory after both.
     vcpu: VcpuFd,
@@ -114,9 +118,9 @@ impl Vm {
     /// Validates the inputs (memory size, guest files, engine; all before touching KVM),
     /// then builds the VM.
     pub fn new(config: Config) -> Result<Vm, LaunchError> {
-        if config.append.len() > MAX_APPEND {
+        if let Some(append) = config.append.as_deref().filter(|a| a.len() > MAX_APPEND) {
             return Err(LaunchError::AppendTooLong {
-                len: config.append.len(),
+                len: append.len(),
                 max: MAX_APPEND,
             });
         }
@@ -131,12 +135,29 @@ impl Vm {
             |path, source| LaunchError::InitrdUnreadable { path, source },
             |path| LaunchError::InitrdEmpty { path },
         )?;
+        // The guest, initrd and command line become one package (see `guest`).
+        let prepared = match (&guest, config.guest.as_deref()) {
+            (Some(g), Some(path)) => Some(guest::prepare(
+                path,
+                g,
+                initrd.as_deref(),
+                config.append.as_deref(),
+                ram,
+            )?),
+            _ => None,
+        };
+        drop(guest);
+        drop(initrd);
+        let cmdline = match &prepared {
+            Some(p) => p.bootargs.clone(),
+            None => config.append.clone().unwrap_or_default(),
+        };
+        let package = prepared.map(|p| p.package);
         let engine = elf::read_engine(&config.engine, config.engine_hint)?;
-        let glen = guest.as_ref().map(|g| g.len() as u64);
-        let ilen = initrd.as_ref().map(|g| g.len() as u64);
+        let glen = package.as_ref().map(|g| g.len() as u64);
         let layout =
-            Layout::new(ram, engine.extent, glen, ilen).ok_or(LaunchError::FilesTooLarge {
-                size: glen.unwrap_or(0).saturating_add(ilen.unwrap_or(0)),
+            Layout::new(ram, engine.extent, glen, None).ok_or(LaunchError::FilesTooLarge {
+                size: glen.unwrap_or(0),
             })?;
 
         let kvm = Kvm::new().map_err(|source| LaunchError::KvmUnavailable { source })?;
@@ -178,12 +199,10 @@ impl Vm {
 
         let load_err = |e: crate::memory::OutOfRange| LaunchError::FilesTooLarge { size: e.len };
         engine.load(&mem).map_err(load_err)?;
-        if let (Some((paddr, _)), Some(data)) = (layout.guest, &guest) {
+        if let (Some((paddr, _)), Some(data)) = (layout.guest, &package) {
             mem.write(paddr, data).map_err(load_err)?;
         }
-        if let (Some((paddr, _)), Some(data)) = (layout.initrd, &initrd) {
-            mem.write(paddr, data).map_err(load_err)?;
-        }
+        drop(package);
         boot::write_boot_tables(&mem, &layout)
             .map_err(|e| LaunchError::FilesTooLarge { size: e.mem_size })?;
         boot::write_boot_info(&mem, &layout, engine.extent).map_err(load_err)?;
@@ -197,6 +216,7 @@ impl Vm {
             .unwrap_or(0);
 
         Ok(Vm {
+            cmdline,
             layout,
             vcpu,
             vm: Arc::new(vm),
@@ -225,7 +245,7 @@ impl Vm {
         let params = BootParams {
             flags,
             guest_ram: c.guest_ram,
-            cmdline: c.append.as_bytes().to_vec(),
+            cmdline: self.cmdline.as_bytes().to_vec(),
             guest: self.layout.guest,
             initrd: self.layout.initrd,
             tsc_hz: self.tsc_hz,
@@ -590,7 +610,7 @@ mod kvm_tests {
             engine_hint: "",
             guest: None,
             initrd: None,
-            append: String::new(),
+            append: None,
             guest_ram: MIN_GUEST_RAM,
             stats: false,
             selftest: true,

@@ -5,12 +5,13 @@
 /// Guest RAM starts here.
 pub const RAM_BASE: u64 = 0x4000_0000;
 
-/// GICv3 distributor.
+/// GICv2 distributor (QEMU `virt,gic-version=2`). GICv2 keeps the whole interrupt
+/// controller behind MMIO, so it lives with the other device models.
 pub const GICD_BASE: u64 = 0x0800_0000;
 pub const GICD_SIZE: u64 = 0x1_0000;
-/// GICv3 redistributor region (one CPU: two 64 KiB frames).
-pub const GICR_BASE: u64 = 0x080a_0000;
-pub const GICR_SIZE: u64 = 0x2_0000;
+/// GICv2 CPU interface.
+pub const GICC_BASE: u64 = 0x0801_0000;
+pub const GICC_SIZE: u64 = 0x1_0000;
 
 /// PL011 UART.
 pub const UART_BASE: u64 = 0x0900_0000;

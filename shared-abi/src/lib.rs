@@ -4,6 +4,7 @@
 //! the engine ELF.
 #![cfg_attr(not(feature = "std"), no_std)]
 
+pub mod boot;
 pub mod guest;
 pub mod hypercall;
 pub mod layout;

@@ -61,16 +61,29 @@ fn make_inputs() -> PathBuf {
     let mut nums = String::new();
     let mut x: u64 = 12345;
     for i in 0..3000 {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        nums += &format!("{} {} word{} {}\n", (x >> 40) % 1000, i, (x >> 20) % 37, if i % 5 == 0 { "five" } else { "other" });
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        nums += &format!(
+            "{} {} word{} {}\n",
+            (x >> 40) % 1000,
+            i,
+            (x >> 20) % 37,
+            if i % 5 == 0 { "five" } else { "other" }
+        );
     }
     std::fs::write(d.join("data.txt"), &nums).expect("write data");
     let mut text = String::new();
     for i in 0..500 {
-        text += &format!("The quick brown fox {i} jumps over the lazy dog; Lorem ipsum dolor sit amet {}.\n", i * i);
+        text += &format!(
+            "The quick brown fox {i} jumps over the lazy dog; Lorem ipsum dolor sit amet {}.\n",
+            i * i
+        );
     }
     std::fs::write(d.join("text.txt"), &text).expect("write text");
-    let bin: Vec<u8> = (0..100_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8 & if i % 3 == 0 { 0xff } else { 0x0f }).collect();
+    let bin: Vec<u8> = (0..100_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8 & if i % 3 == 0 { 0xff } else { 0x0f })
+        .collect();
     std::fs::write(d.join("bin.dat"), &bin).expect("write bin");
     d
 }
@@ -84,7 +97,12 @@ fn bb(args: &[&str], stdin: &[u8]) -> RunResult {
 
 fn ok(args: &[&str]) -> Vec<u8> {
     let r = bb(args, b"");
-    assert_eq!(r.status, 0, "busybox {args:?} failed: {}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(
+        r.status,
+        0,
+        "busybox {args:?} failed: {}",
+        String::from_utf8_lossy(&r.stderr)
+    );
     r.stdout
 }
 
@@ -128,14 +146,28 @@ fn sort() {
 
 #[test]
 fn awk() {
-    ok(&["awk", "{ s += $1; c[$4]++ } END { print s, NR; for (k in c) n++; print n, c[\"five\"] }", "data.txt"]);
-    ok(&["awk", "-F", " ", "$1 > 500 { print $2 * 3, toupper($3), length($0) }", "data.txt"]);
+    ok(&[
+        "awk",
+        "{ s += $1; c[$4]++ } END { print s, NR; for (k in c) n++; print n, c[\"five\"] }",
+        "data.txt",
+    ]);
+    ok(&[
+        "awk",
+        "-F",
+        " ",
+        "$1 > 500 { print $2 * 3, toupper($3), length($0) }",
+        "data.txt",
+    ]);
     ok(&["awk", "BEGIN { for (i = 0; i < 20; i++) printf \"%d %x %s\\n\", i * i, i * 4099, substr(\"abcdefghij\", i % 5 + 1, 3) }"]);
 }
 
 #[test]
 fn sed() {
-    ok(&["sed", "s/fox \\([0-9]*\\)/cat \\1\\1/g; s/dog/DOG/", "text.txt"]);
+    ok(&[
+        "sed",
+        "s/fox \\([0-9]*\\)/cat \\1\\1/g; s/dog/DOG/",
+        "text.txt",
+    ]);
     ok(&["sed", "-n", "/five/p", "data.txt"]);
     ok(&["sed", "3,700d;s/word/W/2;y/abc/xyz/", "data.txt"]);
 }
@@ -153,8 +185,19 @@ fn wc_head_tail_tr() {
 #[test]
 fn shell_pipelines() {
     // fork (clone), execve of /proc/self/exe, pipe2, dup3, wait4
-    let out = ok(&["sh", "-c", "cat data.txt | gzip -c | gunzip -c | md5sum; for i in 3 1 2; do echo $i; done | sort"]);
+    let out = ok(&[
+        "sh",
+        "-c",
+        "cat data.txt | gzip -c | gunzip -c | md5sum; for i in 3 1 2; do echo $i; done | sort",
+    ]);
     assert!(out.ends_with(b"1\n2\n3\n"));
-    let r = bb(&["sh", "-c", "x=0; while [ $x -lt 50 ]; do x=$((x+1)); done; echo $x; exit 7"], b"");
+    let r = bb(
+        &[
+            "sh",
+            "-c",
+            "x=0; while [ $x -lt 50 ]; do x=$((x+1)); done; echo $x; exit 7",
+        ],
+        b"",
+    );
     assert_eq!((r.stdout.as_slice(), r.status), (&b"50\n"[..], 7));
 }

@@ -11,7 +11,11 @@ use a64_common::*;
 fn build(name: &str) -> std::path::PathBuf {
     let dir = work_dir("programs");
     let out = dir.join(name);
-    compile(&[sources_dir().join(format!("{name}.c"))], &out, &["-O2", "-march=armv8-a"]);
+    compile(
+        &[sources_dir().join(format!("{name}.c"))],
+        &out,
+        &["-O2", "-march=armv8-a"],
+    );
     out
 }
 
@@ -62,7 +66,9 @@ fn files() {
 fn stdin_filter() {
     let mut input = Vec::new();
     for i in 0..2000 {
-        input.extend_from_slice(format!("line {i} of the input  with   words {}\n", i * 7919 % 1000).as_bytes());
+        input.extend_from_slice(
+            format!("line {i} of the input  with   words {}\n", i * 7919 % 1000).as_bytes(),
+        );
     }
     check("stdin_filter", &[], &input);
     check("stdin_filter", &[], b"");

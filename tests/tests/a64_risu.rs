@@ -1,5 +1,6 @@
-//! RISU-style differential test: random integer / load-store instruction sequences,
-//! generated from the a64 decoder tables (engine/a64/tables/{dp_imm,dp_reg,ldst}.tbl),
+//! RISU-style differential test: random integer / load-store / direct-branch instruction
+//! sequences, generated from the a64 decoder tables
+//! (engine/a64/tables/{dp_imm,dp_reg,ldst,branch}.tbl; branches skip one instruction),
 //! run under qemu-aarch64 and a64-user inside tests/a64/risu_harness.S; all general
 //! registers, NZCV, FPSR, V registers and the 16 KiB scratch memory must match.
 //!
@@ -27,7 +28,7 @@ struct Enc {
 fn parse_tables() -> Vec<Enc> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/a64/tables");
     let mut out = Vec::new();
-    for f in ["dp_imm.tbl", "dp_reg.tbl", "ldst.tbl"] {
+    for f in ["dp_imm.tbl", "dp_reg.tbl", "ldst.tbl", "branch.tbl"] {
         let text = std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
         for line in text.lines() {
             let t = line.split('#').next().unwrap_or("").trim();
@@ -40,7 +41,11 @@ fn parse_tables() -> Vec<Enc> {
                 if let Some((n, w)) = tok.split_once(':') {
                     let w: u32 = w.parse().expect("width");
                     pos -= w;
-                    fields.push(Field { name: n.to_string(), lo: pos, width: w });
+                    fields.push(Field {
+                        name: n.to_string(),
+                        lo: pos,
+                        width: w,
+                    });
                 } else {
                     for c in tok.chars() {
                         pos -= 1;
@@ -55,7 +60,12 @@ fn parse_tables() -> Vec<Enc> {
                     }
                 }
             }
-            out.push(Enc { name: parts[0].to_string(), mask, value, fields });
+            out.push(Enc {
+                name: parts[0].to_string(),
+                mask,
+                value,
+                fields,
+            });
         }
     }
     assert!(out.len() >= 20, "tables look empty");
@@ -87,7 +97,10 @@ impl Rng {
 }
 
 fn get(w: u32, e: &Enc, name: &str) -> Option<u32> {
-    e.fields.iter().find(|f| f.name == name).map(|f| (w >> f.lo) & ((1u64 << f.width) - 1) as u32)
+    e.fields
+        .iter()
+        .find(|f| f.name == name)
+        .map(|f| (w >> f.lo) & ((1u64 << f.width) - 1) as u32)
 }
 
 fn set(w: &mut u32, e: &Enc, name: &str, v: u32) {
@@ -113,6 +126,27 @@ fn gen_insn(r: &mut Rng, encs: &[Enc]) -> u32 {
     loop {
         let e = &encs[r.below(encs.len() as u64) as usize];
         let mut w = (r.next() as u32 & !e.mask) | e.value;
+        // Direct branches skip exactly the next instruction (offset +8): both paths stay
+        // inside the test code, the condition evaluation is compared.
+        match e.name.as_str() {
+            "B_imm" => {
+                set(&mut w, e, "imm26", 2);
+                return w;
+            }
+            "B_cond" => {
+                set(&mut w, e, "imm19", 2);
+                return w;
+            }
+            "CBZ" => {
+                set(&mut w, e, "imm19", 2);
+                return w;
+            }
+            "TBZ" => {
+                set(&mut w, e, "imm14", 2);
+                return w;
+            }
+            _ => {}
+        }
         let is_ldst = e.name.starts_with("LD") || e.name.starts_with("LDR");
         if !is_ldst {
             let rd = pick_reg(r, &[27, 28, 31]);
@@ -155,7 +189,12 @@ fn gen_insn(r: &mut Rng, encs: &[Enc]) -> u32 {
             }
         }
         if e.name == "LDST_uimm" {
-            let scale = get(w, e, "size").unwrap_or(0) + if get(w, e, "V") == Some(1) && get(w, e, "opc").unwrap_or(0) >= 2 { 4 } else { 0 };
+            let scale = get(w, e, "size").unwrap_or(0)
+                + if get(w, e, "V") == Some(1) && get(w, e, "opc").unwrap_or(0) >= 2 {
+                    4
+                } else {
+                    0
+                };
             let lim = (4096u64 >> scale.min(4)).max(1);
             set(&mut w, e, "imm12", r.below(lim) as u32);
         }
@@ -217,7 +256,11 @@ const STATE_BYTES: usize = 776;
 fn harness() -> (Vec<u8>, usize, usize) {
     let dir = work_dir("risu");
     let bin = dir.join("risu_harness");
-    compile(&[sources_dir().join("risu_harness.S")], &bin, &["-nostdlib"]);
+    compile(
+        &[sources_dir().join("risu_harness.S")],
+        &bin,
+        &["-nostdlib"],
+    );
     let elf = std::fs::read(&bin).expect("read harness");
     let nops: Vec<u8> = NOP.iter().copied().cycle().take(64 * 4).collect();
     let code = find(&elf, &nops).expect("NOP run not found in harness");
@@ -235,7 +278,14 @@ fn reg_name(off: usize) -> String {
     }
 }
 
-fn run_case(elf: &[u8], code: usize, init: usize, seed: u64, encs: &[Enc], path: &PathBuf) -> Result<(), String> {
+fn run_case(
+    elf: &[u8],
+    code: usize,
+    init: usize,
+    seed: u64,
+    encs: &[Enc],
+    path: &PathBuf,
+) -> Result<(), String> {
     let mut r = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     for _ in 0..4 {
         r.next();
@@ -248,7 +298,11 @@ fn run_case(elf: &[u8], code: usize, init: usize, seed: u64, encs: &[Enc], path:
     }
     let mut p = init;
     for i in 0..31 {
-        let v = if i == 27 { r.below(256) } else { r.interesting() };
+        let v = if i == 27 {
+            r.below(256)
+        } else {
+            r.interesting()
+        };
         img[p..p + 8].copy_from_slice(&v.to_le_bytes());
         p += 8;
     }
@@ -264,7 +318,8 @@ fn run_case(elf: &[u8], code: usize, init: usize, seed: u64, encs: &[Enc], path:
     {
         use std::os::unix::fs::PermissionsExt;
         // qemu-aarch64 reports a guest signal as exit status 1 for non-executable files.
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| e.to_string())?;
     }
     let dir = path.parent().unwrap_or(Path::new("."));
     let q = run_with(Path::new("qemu-aarch64"), path, &[], b"", dir);
@@ -283,7 +338,10 @@ fn run_case(elf: &[u8], code: usize, init: usize, seed: u64, encs: &[Enc], path:
     let mut shown = 0;
     for (i, (x, y)) in q.stdout.iter().zip(a.stdout.iter()).enumerate() {
         if x != y && shown < 8 {
-            msg += &format!("  byte {i} ({}): qemu {x:#04x} a64-user {y:#04x}\n", reg_name(i));
+            msg += &format!(
+                "  byte {i} ({}): qemu {x:#04x} a64-user {y:#04x}\n",
+                reg_name(i)
+            );
             shown += 1;
         }
     }
@@ -296,8 +354,14 @@ fn random_sequences_match_qemu() {
     let _ = a64_user();
     let encs = parse_tables();
     let (elf, code, init) = harness();
-    let count: u64 = std::env::var("A64_RISU_COUNT").ok().and_then(|s| s.parse().ok()).unwrap_or(300);
-    let base: u64 = std::env::var("A64_RISU_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
+    let count: u64 = std::env::var("A64_RISU_COUNT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
+    let base: u64 = std::env::var("A64_RISU_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
     let dir = work_dir("risu");
     let threads = 2u64;
     let failures: Vec<String> = std::thread::scope(|s| {
@@ -309,7 +373,8 @@ fn random_sequences_match_qemu() {
                     let mut fails = Vec::new();
                     let mut i = t;
                     while i < count {
-                        if let Err(m) = run_case(elf, code, init, base * 1_000_003 + i, encs, &path) {
+                        if let Err(m) = run_case(elf, code, init, base * 1_000_003 + i, encs, &path)
+                        {
                             fails.push(m);
                             if fails.len() >= 5 {
                                 break;
@@ -321,7 +386,14 @@ fn random_sequences_match_qemu() {
                 })
             })
             .collect();
-        hs.into_iter().flat_map(|h| h.join().expect("worker panicked")).collect()
+        hs.into_iter()
+            .flat_map(|h| h.join().expect("worker panicked"))
+            .collect()
     });
-    assert!(failures.is_empty(), "{} failing sequence(s):\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failing sequence(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -35,7 +35,11 @@ pub fn tbz(b: &mut Builder, x: f::TBZ) {
     let s = b.bini(BinOp::LShr, v, bit as u128);
     let one = b.bini(BinOp::And, s, 1);
     let t = b.zext(one, Ty::I8);
-    let c = if x.op == 0 { b.bini(BinOp::Xor, t, 1) } else { t };
+    let c = if x.op == 0 {
+        b.bini(BinOp::Xor, t, 1)
+    } else {
+        t
+    };
     b.branch(c, target);
 }
 

@@ -17,7 +17,10 @@ pub struct Decoded {
 /// Decodes one instruction word.
 #[inline]
 pub fn decode(insn: u32) -> Decoded {
-    Decoded { raw: insn, enc: decode_enc(insn) }
+    Decoded {
+        raw: insn,
+        enc: decode_enc(insn),
+    }
 }
 
 impl Enc {

@@ -13,7 +13,13 @@ fn ty(sf: u32) -> Ty {
 }
 
 /// `DecodeBitMasks` of the Arm ARM: (wmask, tmask) for `datasize` bits, or `None` if reserved.
-pub fn decode_bit_masks(n: u32, imms: u32, immr: u32, immediate: bool, datasize: u32) -> Option<(u64, u64)> {
+pub fn decode_bit_masks(
+    n: u32,
+    imms: u32,
+    immr: u32,
+    immediate: bool,
+    datasize: u32,
+) -> Option<(u64, u64)> {
     let combined = (n << 6) | (!imms & 0x3f);
     if combined == 0 {
         return None;
@@ -82,8 +88,19 @@ pub fn extend_reg(b: &mut Builder, v: Temp, option: u32, sh: u32, ty: Ty) -> Tem
         2 => Ty::I32,
         _ => Ty::I64,
     };
-    let narrowed = b.zext(v, if from.bits() < b.ty(v).bits() { from } else { b.ty(v) });
-    let e = if option & 4 != 0 { b.sext(narrowed, ty) } else { b.zext(narrowed, ty) };
+    let narrowed = b.zext(
+        v,
+        if from.bits() < b.ty(v).bits() {
+            from
+        } else {
+            b.ty(v)
+        },
+    );
+    let e = if option & 4 != 0 {
+        b.sext(narrowed, ty)
+    } else {
+        b.zext(narrowed, ty)
+    };
     if sh == 0 {
         e
     } else {
@@ -187,7 +204,11 @@ pub fn bitfield(b: &mut Builder, x: f::BITFIELD) {
     };
     let sf = x.sf != 0;
     let src = b.read_x(x.rn, sf);
-    let rot = if x.immr == 0 { src } else { b.bini(BinOp::Ror, src, x.immr as u128) };
+    let rot = if x.immr == 0 {
+        src
+    } else {
+        b.bini(BinOp::Ror, src, x.immr as u128)
+    };
     let botsrc = b.bini(BinOp::And, rot, wmask as u128);
     let bot = if x.opc == 1 {
         let dst = b.read_x(x.rd, sf);
@@ -301,7 +322,12 @@ pub fn adc(b: &mut Builder, x: f::ADC) {
     let cw = b.zext(c, ty(x.sf));
     let r = b.bin(BinOp::Add, s, cw);
     if x.S != 0 {
-        let fl = b.flags(if x.op != 0 { FlagOp::Sbc } else { FlagOp::Adc }, a, m0, Some(c));
+        let fl = b.flags(
+            if x.op != 0 { FlagOp::Sbc } else { FlagOp::Adc },
+            a,
+            m0,
+            Some(c),
+        );
         b.set(Reg::Nzcv, fl);
     }
     b.write_x(x.rd, r);
@@ -334,7 +360,11 @@ pub fn csel(b: &mut Builder, x: f::CSEL) {
     let n = b.read_x(x.rn, sf);
     let m0 = b.read_x(x.rm, sf);
     let m1 = if x.op != 0 { b.un(UnOp::Not, m0) } else { m0 };
-    let m = if x.o2 != 0 { b.bini(BinOp::Add, m1, 1) } else { m1 };
+    let m = if x.o2 != 0 {
+        b.bini(BinOp::Add, m1, 1)
+    } else {
+        m1
+    };
     let c = b.cond_now(x.cond);
     let r = b.select(c, n, m);
     b.write_x(x.rd, r);
@@ -418,6 +448,14 @@ pub fn maddl(b: &mut Builder, x: f::MADDL) {
 pub fn mulh(b: &mut Builder, x: f::MULH) {
     let n = b.read_x(x.rn, true);
     let m = b.read_x(x.rm, true);
-    let r = b.bin(if x.U != 0 { BinOp::UMulHi } else { BinOp::SMulHi }, n, m);
+    let r = b.bin(
+        if x.U != 0 {
+            BinOp::UMulHi
+        } else {
+            BinOp::SMulHi
+        },
+        n,
+        m,
+    );
     b.write_x(x.rd, r);
 }

@@ -37,7 +37,9 @@ impl MemFault {
     /// The faulting address.
     pub fn addr(&self) -> u64 {
         match *self {
-            MemFault::Unmapped { addr, .. } | MemFault::Permission { addr, .. } | MemFault::Alignment { addr, .. } => addr,
+            MemFault::Unmapped { addr, .. }
+            | MemFault::Permission { addr, .. }
+            | MemFault::Alignment { addr, .. } => addr,
         }
     }
 }
@@ -51,7 +53,13 @@ pub trait Memory {
     fn write(&mut self, addr: u64, val: u128, attr: MemAttr) -> Result<(), MemFault>;
     /// Atomically (with respect to this core and other cores sharing `self`) replaces the
     /// value at `addr` by `new` if it equals `expected`; returns whether it did.
-    fn compare_exchange(&mut self, addr: u64, expected: u128, new: u128, attr: MemAttr) -> Result<bool, MemFault> {
+    fn compare_exchange(
+        &mut self,
+        addr: u64,
+        expected: u128,
+        new: u128,
+        attr: MemAttr,
+    ) -> Result<bool, MemFault> {
         let cur = self.read(addr, attr)?;
         if cur != expected {
             return Ok(false);
@@ -144,10 +152,18 @@ pub fn cond_holds(cond: u8, nzcv: u32) -> bool {
 /// NZCV of `a + b + carry` in `bits` width (a, b already masked).
 #[inline]
 pub fn add_flags(a: u128, b: u128, carry: u128, bits: u32) -> u32 {
-    let mask = if bits == 128 { u128::MAX } else { (1u128 << bits) - 1 };
+    let mask = if bits == 128 {
+        u128::MAX
+    } else {
+        (1u128 << bits) - 1
+    };
     let sum = a.wrapping_add(b).wrapping_add(carry);
     let r = sum & mask;
-    let c = if bits >= 128 { (sum < a || (carry != 0 && sum == a)) as u32 } else { (sum >> bits) as u32 & 1 };
+    let c = if bits >= 128 {
+        (sum < a || (carry != 0 && sum == a)) as u32
+    } else {
+        (sum >> bits) as u32 & 1
+    };
     let n = (r >> (bits - 1)) as u32 & 1;
     let z = (r == 0) as u32;
     let v = (((a ^ r) & (b ^ r)) >> (bits - 1)) as u32 & 1;
@@ -241,7 +257,10 @@ pub fn eval_un(op: UnOp, ty: Ty, a: u128) -> u128 {
         }
         UnOp::Rbit => a.reverse_bits() >> (128 - w),
         UnOp::Rev => a.swap_bytes() >> (128 - w),
-        UnOp::Rev16 => ((a & 0x00ff00ff_00ff00ff_00ff00ff_00ff00ffu128) << 8) | ((a >> 8) & 0x00ff00ff_00ff00ff_00ff00ff_00ff00ffu128),
+        UnOp::Rev16 => {
+            ((a & 0x00ff00ff_00ff00ff_00ff00ff_00ff00ffu128) << 8)
+                | ((a >> 8) & 0x00ff00ff_00ff00ff_00ff00ff_00ff00ffu128)
+        }
         UnOp::Rev32 => {
             let mut r = 0u128;
             let mut i = 0;
@@ -295,7 +314,12 @@ pub fn sys_write(cpu: &mut Cpu, reg: SysReg, v: u64) {
 }
 
 /// Executes one block. `temps` is scratch space reused across calls.
-pub fn run_block<M: Memory + ?Sized>(cpu: &mut Cpu, mem: &mut M, block: &Block, temps: &mut Vec<u128>) -> Exit {
+pub fn run_block<M: Memory + ?Sized>(
+    cpu: &mut Cpu,
+    mem: &mut M,
+    block: &Block,
+    temps: &mut Vec<u128>,
+) -> Exit {
     if temps.len() < block.temps.len() {
         temps.resize(block.temps.len(), 0);
     }
@@ -332,8 +356,16 @@ pub fn run_block<M: Memory + ?Sized>(cpu: &mut Cpu, mem: &mut M, block: &Block, 
                     Reg::Fpsr => cpu.fpsr = v as u32 & consts::FPSR_MASK,
                 }
             }
-            Op::Bin { op, ty, dst, a, b } => t[dst.0 as usize] = eval_bin(op, ty, t[a.0 as usize], t[b.0 as usize]),
-            Op::BinImm { op, ty, dst, a, imm } => t[dst.0 as usize] = eval_bin(op, ty, t[a.0 as usize], imm as u128),
+            Op::Bin { op, ty, dst, a, b } => {
+                t[dst.0 as usize] = eval_bin(op, ty, t[a.0 as usize], t[b.0 as usize])
+            }
+            Op::BinImm {
+                op,
+                ty,
+                dst,
+                a,
+                imm,
+            } => t[dst.0 as usize] = eval_bin(op, ty, t[a.0 as usize], imm as u128),
             Op::Un { op, ty, dst, a } => t[dst.0 as usize] = eval_un(op, ty, t[a.0 as usize]),
             Op::Zext { dst, src } => t[dst.0 as usize] = t[src.0 as usize],
             Op::Sext { dst, src } => {
@@ -341,8 +373,17 @@ pub fn run_block<M: Memory + ?Sized>(cpu: &mut Cpu, mem: &mut M, block: &Block, 
                 let to = block.temps[dst.0 as usize];
                 t[dst.0 as usize] = (sx(t[src.0 as usize], from.bits()) as u128) & to.mask();
             }
-            Op::Trunc { dst, src } => t[dst.0 as usize] = t[src.0 as usize] & block.temps[dst.0 as usize].mask(),
-            Op::Flags { op, ty, dst, a, b, c } => {
+            Op::Trunc { dst, src } => {
+                t[dst.0 as usize] = t[src.0 as usize] & block.temps[dst.0 as usize].mask()
+            }
+            Op::Flags {
+                op,
+                ty,
+                dst,
+                a,
+                b,
+                c,
+            } => {
                 let (a, b, c) = (t[a.0 as usize], t[b.0 as usize], t[c.0 as usize] & 1);
                 let w = ty.bits();
                 t[dst.0 as usize] = match op {
@@ -356,9 +397,15 @@ pub fn run_block<M: Memory + ?Sized>(cpu: &mut Cpu, mem: &mut M, block: &Block, 
                     }
                 } as u128;
             }
-            Op::Cond { dst, cond, nzcv } => t[dst.0 as usize] = cond_holds(cond, t[nzcv.0 as usize] as u32) as u128,
+            Op::Cond { dst, cond, nzcv } => {
+                t[dst.0 as usize] = cond_holds(cond, t[nzcv.0 as usize] as u32) as u128
+            }
             Op::Select { dst, c, a, b } => {
-                t[dst.0 as usize] = if t[c.0 as usize] != 0 { t[a.0 as usize] } else { t[b.0 as usize] }
+                t[dst.0 as usize] = if t[c.0 as usize] != 0 {
+                    t[a.0 as usize]
+                } else {
+                    t[b.0 as usize]
+                }
             }
             Op::Load { dst, addr, attr } => {
                 let a = t[addr.0 as usize] as u64;
@@ -387,7 +434,12 @@ pub fn run_block<M: Memory + ?Sized>(cpu: &mut Cpu, mem: &mut M, block: &Block, 
                     fault!(f)
                 }
             }
-            Op::StoreExcl { status, addr, src, attr } => {
+            Op::StoreExcl {
+                status,
+                addr,
+                src,
+                attr,
+            } => {
                 let a = t[addr.0 as usize] as u64;
                 if let Err(f) = check_align(a, &attr, true) {
                     fault!(f)
@@ -418,8 +470,22 @@ pub fn run_block<M: Memory + ?Sized>(cpu: &mut Cpu, mem: &mut M, block: &Block, 
             }
             Op::SysRead { dst, reg } => t[dst.0 as usize] = sys_read(cpu, mem, reg) as u128,
             Op::SysWrite { reg, src } => sys_write(cpu, reg, t[src.0 as usize] as u64),
-            Op::Call { dst, helper, args, nargs: _, imm } => {
-                let v = (helper.func)(cpu, [t[args[0].0 as usize], t[args[1].0 as usize], t[args[2].0 as usize]], imm);
+            Op::Call {
+                dst,
+                helper,
+                args,
+                nargs: _,
+                imm,
+            } => {
+                let v = (helper.func)(
+                    cpu,
+                    [
+                        t[args[0].0 as usize],
+                        t[args[1].0 as usize],
+                        t[args[2].0 as usize],
+                    ],
+                    imm,
+                );
                 if let Some(d) = dst {
                     t[d.0 as usize] = v & block.temps[d.0 as usize].mask();
                 }
@@ -431,8 +497,16 @@ pub fn run_block<M: Memory + ?Sized>(cpu: &mut Cpu, mem: &mut M, block: &Block, 
             cpu.pc = target;
             Exit::Continue
         }
-        Term::Branch { cond, taken, not_taken } => {
-            cpu.pc = if t[cond.0 as usize] != 0 { taken } else { not_taken };
+        Term::Branch {
+            cond,
+            taken,
+            not_taken,
+        } => {
+            cpu.pc = if t[cond.0 as usize] != 0 {
+                taken
+            } else {
+                not_taken
+            };
             Exit::Continue
         }
         Term::Indirect { target, .. } => {
@@ -443,7 +517,11 @@ pub fn run_block<M: Memory + ?Sized>(cpu: &mut Cpu, mem: &mut M, block: &Block, 
             if !matches!(kind, ExcKind::Wfi | ExcKind::Wfe | ExcKind::Maint(_)) {
                 cpu.monitor.clear();
             }
-            cpu.pc = if kind.resumes_after() { pc.wrapping_add(4) } else { pc };
+            cpu.pc = if kind.resumes_after() {
+                pc.wrapping_add(4)
+            } else {
+                pc
+            };
             Exit::Exception { kind, pc }
         }
     }

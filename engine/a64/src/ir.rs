@@ -351,11 +351,28 @@ pub enum Op {
     /// `reg = src` (types must match; a write of `V` is the full 128 bits).
     Set { reg: Reg, src: Temp },
     /// `dst = a op b` in type `ty`.
-    Bin { op: BinOp, ty: Ty, dst: Temp, a: Temp, b: Temp },
+    Bin {
+        op: BinOp,
+        ty: Ty,
+        dst: Temp,
+        a: Temp,
+        b: Temp,
+    },
     /// `dst = a op imm` in type `ty` (`imm` zero-extended; the immediate form of `Bin`).
-    BinImm { op: BinOp, ty: Ty, dst: Temp, a: Temp, imm: u64 },
+    BinImm {
+        op: BinOp,
+        ty: Ty,
+        dst: Temp,
+        a: Temp,
+        imm: u64,
+    },
     /// `dst = op a` in type `ty`.
-    Un { op: UnOp, ty: Ty, dst: Temp, a: Temp },
+    Un {
+        op: UnOp,
+        ty: Ty,
+        dst: Temp,
+        a: Temp,
+    },
     /// `dst = zero_extend(src)` (dst wider or equal).
     Zext { dst: Temp, src: Temp },
     /// `dst = sign_extend(src)` (dst wider or equal).
@@ -363,17 +380,42 @@ pub enum Op {
     /// `dst = truncate(src)` (dst narrower or equal).
     Trunc { dst: Temp, src: Temp },
     /// `dst` (I32 NZCV) = flags of `op` on `a`, `b` (type `ty`, I32 or I64), carry `c` (I8).
-    Flags { op: FlagOp, ty: Ty, dst: Temp, a: Temp, b: Temp, c: Temp },
+    Flags {
+        op: FlagOp,
+        ty: Ty,
+        dst: Temp,
+        a: Temp,
+        b: Temp,
+        c: Temp,
+    },
     /// `dst` (I8) = 1 if condition `cond` (A64 encoding 0..15) holds for `nzcv` (I32).
     Cond { dst: Temp, cond: u8, nzcv: Temp },
     /// `dst = if c != 0 { a } else { b }`; `c` is I8.
-    Select { dst: Temp, c: Temp, a: Temp, b: Temp },
+    Select {
+        dst: Temp,
+        c: Temp,
+        a: Temp,
+        b: Temp,
+    },
     /// `dst = zero_extend(mem[addr .. addr + attr.size])`; `addr` is I64.
-    Load { dst: Temp, addr: Temp, attr: MemAttr },
+    Load {
+        dst: Temp,
+        addr: Temp,
+        attr: MemAttr,
+    },
     /// `mem[addr .. addr + attr.size] = low bytes of src`.
-    Store { addr: Temp, src: Temp, attr: MemAttr },
+    Store {
+        addr: Temp,
+        src: Temp,
+        attr: MemAttr,
+    },
     /// Store-exclusive: `status` (I32) = 0 on success, 1 on failure. Clears the monitor.
-    StoreExcl { status: Temp, addr: Temp, src: Temp, attr: MemAttr },
+    StoreExcl {
+        status: Temp,
+        addr: Temp,
+        src: Temp,
+        attr: MemAttr,
+    },
     /// CLREX: disarms the exclusive monitor.
     ClearExcl,
     /// Memory barrier (no effect on a single core).
@@ -385,7 +427,13 @@ pub enum Op {
     /// `sysreg = src` (write).
     SysWrite { reg: SysReg, src: Temp },
     /// `dst = helper(args, imm)`. Unused argument slots should repeat a valid temp.
-    Call { dst: Option<Temp>, helper: &'static Helper, args: [Temp; 3], nargs: u8, imm: u64 },
+    Call {
+        dst: Option<Temp>,
+        helper: &'static Helper,
+        args: [Temp; 3],
+        nargs: u8,
+        imm: u64,
+    },
 }
 
 /// How a block ends.
@@ -394,7 +442,11 @@ pub enum Term {
     /// Continue at a fixed address (also used for the fall-through of straight code).
     Jump(u64),
     /// If `cond` (I8) != 0 go to `taken`, else to `not_taken`.
-    Branch { cond: Temp, taken: u64, not_taken: u64 },
+    Branch {
+        cond: Temp,
+        taken: u64,
+        not_taken: u64,
+    },
     /// Continue at the address in `target` (I64).
     Indirect { target: Temp, kind: IndKind },
     /// Stop and report to the runner; `pc` is the address of the instruction.

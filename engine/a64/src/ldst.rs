@@ -46,7 +46,11 @@ pub fn classify(size: u32, v: u32, opc: u32) -> Option<Class> {
             1 << size
         };
         let acc = if opc & 1 != 0 { Acc::Load } else { Acc::Store };
-        return Some(Class { acc, bytes, vec: true });
+        return Some(Class {
+            acc,
+            bytes,
+            vec: true,
+        });
     }
     let bytes = 1 << size;
     let acc = match (opc, size) {
@@ -57,7 +61,11 @@ pub fn classify(size: u32, v: u32, opc: u32) -> Option<Class> {
         (3, 0..=1) => Acc::LoadSigned(Ty::I32),
         _ => return None,
     };
-    Some(Class { acc, bytes, vec: false })
+    Some(Class {
+        acc,
+        bytes,
+        vec: false,
+    })
 }
 
 /// Performs the memory part of an access: a store is done; a load returns the loaded
@@ -154,7 +162,11 @@ pub fn roff(b: &mut Builder, x: f::LDST_roff) {
     }
     let base = b.read_xsp(x.rn, true);
     let m = b.read_x(x.rm, true);
-    let sh = if x.S != 0 { c.bytes.trailing_zeros() } else { 0 };
+    let sh = if x.S != 0 {
+        c.bytes.trailing_zeros()
+    } else {
+        0
+    };
     let off = extend_reg(b, m, x.option, sh, Ty::I64);
     let addr = b.bin(BinOp::Add, base, off);
     if let Some(v) = access(b, &c, x.rt, addr, attr(c.bytes)) {
@@ -165,10 +177,26 @@ pub fn roff(b: &mut Builder, x: f::LDST_roff) {
 /// LDR (literal), LDRSW (literal), PRFM (literal).
 pub fn literal(b: &mut Builder, x: f::LDR_lit) {
     let c = match (x.opc, x.V) {
-        (0, v) => Class { acc: Acc::Load, bytes: 4, vec: v != 0 },
-        (1, v) => Class { acc: Acc::Load, bytes: 8, vec: v != 0 },
-        (2, 0) => Class { acc: Acc::LoadSigned(Ty::I64), bytes: 4, vec: false },
-        (2, _) => Class { acc: Acc::Load, bytes: 16, vec: true },
+        (0, v) => Class {
+            acc: Acc::Load,
+            bytes: 4,
+            vec: v != 0,
+        },
+        (1, v) => Class {
+            acc: Acc::Load,
+            bytes: 8,
+            vec: v != 0,
+        },
+        (2, 0) => Class {
+            acc: Acc::LoadSigned(Ty::I64),
+            bytes: 4,
+            vec: false,
+        },
+        (2, _) => Class {
+            acc: Acc::Load,
+            bytes: 16,
+            vec: true,
+        },
         (3, 0) => return,
         _ => return b.undef(),
     };
@@ -239,7 +267,12 @@ pub fn excl(b: &mut Builder, x: f::LDST_excl) {
         let a = ordered_attr(bytes, false, x.o0 != 0, true);
         let v = b.read_x(x.rt, sf);
         let st = b.temp(Ty::I32);
-        b.emit(Op::StoreExcl { status: st, addr, src: v, attr: a });
+        b.emit(Op::StoreExcl {
+            status: st,
+            addr,
+            src: v,
+            attr: a,
+        });
         b.write_x(x.rs, st);
     }
 }
@@ -247,7 +280,11 @@ pub fn excl(b: &mut Builder, x: f::LDST_excl) {
 /// LDXP/LDAXP/STXP/STLXP.
 pub fn excl_pair(b: &mut Builder, x: f::LDST_exclp) {
     let sf = x.sz != 0;
-    let (rty, total, wide) = if sf { (Ty::I64, 16u32, Ty::I128) } else { (Ty::I32, 8u32, Ty::I64) };
+    let (rty, total, wide) = if sf {
+        (Ty::I64, 16u32, Ty::I128)
+    } else {
+        (Ty::I32, 8u32, Ty::I64)
+    };
     let addr = b.read_xsp(x.rn, true);
     if x.L != 0 {
         let a = ordered_attr(total, x.o0 != 0, false, true);
@@ -266,7 +303,12 @@ pub fn excl_pair(b: &mut Builder, x: f::LDST_exclp) {
         let hs = b.bini(BinOp::Shl, hw, rty.bits() as u128);
         let v = b.bin(BinOp::Or, lw, hs);
         let st = b.temp(Ty::I32);
-        b.emit(Op::StoreExcl { status: st, addr, src: v, attr: a });
+        b.emit(Op::StoreExcl {
+            status: st,
+            addr,
+            src: v,
+            attr: a,
+        });
         b.write_x(x.rs, st);
     }
 }
@@ -277,7 +319,11 @@ pub fn ordered(b: &mut Builder, x: f::LDST_ordered) {
     let sf = bytes == 8;
     let addr = b.read_xsp(x.rn, true);
     if x.L != 0 {
-        let v = b.load(addr, ordered_attr(bytes, true, false, false), if sf { Ty::I64 } else { Ty::I32 });
+        let v = b.load(
+            addr,
+            ordered_attr(bytes, true, false, false),
+            if sf { Ty::I64 } else { Ty::I32 },
+        );
         b.write_x(x.rt, v);
     } else {
         let v = b.read_x(x.rt, sf);

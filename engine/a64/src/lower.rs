@@ -33,7 +33,16 @@ impl Default for Builder {
 impl Builder {
     /// An empty builder.
     pub fn new() -> Self {
-        Builder { pc: 0, insn: 0, el: 0, ops: Vec::new(), temps: Vec::new(), term: None, insn_start: 0, temps_start: 0 }
+        Builder {
+            pc: 0,
+            insn: 0,
+            el: 0,
+            ops: Vec::new(),
+            temps: Vec::new(),
+            term: None,
+            insn_start: 0,
+            temps_start: 0,
+        }
     }
 
     /// Starts a new guest instruction (emits the [`Op::Insn`] marker).
@@ -80,7 +89,11 @@ impl Builder {
     /// A constant.
     pub fn konst(&mut self, ty: Ty, val: u128) -> Temp {
         let dst = self.temp(ty);
-        self.ops.push(Op::Const { dst, ty, val: val & ty.mask() });
+        self.ops.push(Op::Const {
+            dst,
+            ty,
+            val: val & ty.mask(),
+        });
         dst
     }
 
@@ -118,7 +131,13 @@ impl Builder {
             return self.bin(op, a, k);
         }
         let dst = self.temp(ty);
-        self.ops.push(Op::BinImm { op, ty, dst, a, imm: imm as u64 });
+        self.ops.push(Op::BinImm {
+            op,
+            ty,
+            dst,
+            a,
+            imm: imm as u64,
+        });
         dst
     }
 
@@ -168,14 +187,25 @@ impl Builder {
             None => self.konst(Ty::I8, 0),
         };
         let dst = self.temp(Ty::I32);
-        self.ops.push(Op::Flags { op, ty, dst, a, b, c });
+        self.ops.push(Op::Flags {
+            op,
+            ty,
+            dst,
+            a,
+            b,
+            c,
+        });
         dst
     }
 
     /// 1 (I8) if condition `cond` holds on `nzcv`.
     pub fn cond(&mut self, cond: u32, nzcv: Temp) -> Temp {
         let dst = self.temp(Ty::I8);
-        self.ops.push(Op::Cond { dst, cond: (cond & 15) as u8, nzcv });
+        self.ops.push(Op::Cond {
+            dst,
+            cond: (cond & 15) as u8,
+            nzcv,
+        });
         dst
     }
 
@@ -215,7 +245,13 @@ impl Builder {
         for (i, &t) in args.iter().take(3).enumerate() {
             a[i] = t;
         }
-        self.ops.push(Op::Call { dst, helper, args: a, nargs: args.len().min(3) as u8, imm });
+        self.ops.push(Op::Call {
+            dst,
+            helper,
+            args: a,
+            nargs: args.len().min(3) as u8,
+            imm,
+        });
         dst
     }
 
@@ -234,7 +270,11 @@ impl Builder {
     /// Reads X`n` (31 = SP) as I64 if `sf`, else I32.
     pub fn read_xsp(&mut self, n: u32, sf: bool) -> Temp {
         let ty = if sf { Ty::I64 } else { Ty::I32 };
-        let r = if n >= 31 { self.get(Reg::Sp) } else { self.get(Reg::X(n as u8)) };
+        let r = if n >= 31 {
+            self.get(Reg::Sp)
+        } else {
+            self.get(Reg::X(n as u8))
+        };
         self.zext(r, ty)
     }
 
@@ -277,7 +317,11 @@ impl Builder {
 
     /// Ends the block with a conditional branch to `taken`, else to the next instruction.
     pub fn branch(&mut self, cond: Temp, taken: u64) {
-        self.term = Some(Term::Branch { cond, taken, not_taken: self.pc.wrapping_add(4) });
+        self.term = Some(Term::Branch {
+            cond,
+            taken,
+            not_taken: self.pc.wrapping_add(4),
+        });
     }
 
     /// Ends the block with an indirect branch.
@@ -295,7 +339,10 @@ impl Builder {
     pub fn undef(&mut self) {
         self.ops.truncate(self.insn_start + 1);
         self.temps.truncate(self.temps_start);
-        self.term = Some(Term::Exception { kind: ExcKind::Undef(self.insn), pc: self.pc });
+        self.term = Some(Term::Exception {
+            kind: ExcKind::Undef(self.insn),
+            pc: self.pc,
+        });
     }
 
     /// Ends the block after this instruction (e.g. ISB, system register writes).
@@ -325,7 +372,12 @@ pub fn lower(insn: u32, pc: u64) -> Block {
 /// first fetch fails its error is returned (the runner raises the instruction abort), a
 /// later failing fetch just ends the block before that instruction. Blocks end at
 /// control flow, exceptions, `max_insns`, or a 4 KiB page boundary.
-pub fn lower_block<E>(pc: u64, el: u8, max_insns: u32, fetch: &mut dyn FnMut(u64) -> Result<u32, E>) -> Result<Block, E> {
+pub fn lower_block<E>(
+    pc: u64,
+    el: u8,
+    max_insns: u32,
+    fetch: &mut dyn FnMut(u64) -> Result<u32, E>,
+) -> Result<Block, E> {
     let mut b = Builder::new();
     b.el = el;
     let mut cur = pc;

@@ -13,7 +13,12 @@ use alloc::vec::Vec;
 /// Calls `f` on every temporary the op reads.
 pub fn for_each_use(op: &mut Op, mut f: impl FnMut(&mut Temp)) {
     match op {
-        Op::Insn { .. } | Op::Const { .. } | Op::Get { .. } | Op::ClearExcl | Op::Barrier(_) | Op::SysRead { .. } => {}
+        Op::Insn { .. }
+        | Op::Const { .. }
+        | Op::Get { .. }
+        | Op::ClearExcl
+        | Op::Barrier(_)
+        | Op::SysRead { .. } => {}
         Op::Set { src, .. } | Op::SysWrite { src, .. } => f(src),
         Op::Bin { a, b, .. } => {
             f(a);
@@ -88,7 +93,13 @@ fn is_pure(op: &Op) -> bool {
 fn observes_state(op: &Op) -> bool {
     matches!(
         op,
-        Op::Load { .. } | Op::Store { .. } | Op::StoreExcl { .. } | Op::DcZva { .. } | Op::Call { .. } | Op::SysRead { .. } | Op::SysWrite { .. }
+        Op::Load { .. }
+            | Op::Store { .. }
+            | Op::StoreExcl { .. }
+            | Op::DcZva { .. }
+            | Op::Call { .. }
+            | Op::SysRead { .. }
+            | Op::SysWrite { .. }
     )
 }
 
@@ -124,8 +135,12 @@ pub fn forward_registers(block: &mut Block) {
         for_each_use(&mut op, |t| *t = rename[t.0 as usize]);
         match op {
             Op::Flags { dst, .. } => clean_nzcv[dst.0 as usize] = true,
-            Op::Const { dst, val, .. } => clean_nzcv[dst.0 as usize] = val & !(crate::state::flags::MASK as u128) == 0,
-            Op::Select { dst, a, b, .. } => clean_nzcv[dst.0 as usize] = clean_nzcv[a.0 as usize] && clean_nzcv[b.0 as usize],
+            Op::Const { dst, val, .. } => {
+                clean_nzcv[dst.0 as usize] = val & !(crate::state::flags::MASK as u128) == 0
+            }
+            Op::Select { dst, a, b, .. } => {
+                clean_nzcv[dst.0 as usize] = clean_nzcv[a.0 as usize] && clean_nzcv[b.0 as usize]
+            }
             _ => {}
         }
         match op {

@@ -91,7 +91,12 @@ impl Cpu {
             v: [0; 32],
             tpidr_el0: 0,
             tpidrro_el0: 0,
-            monitor: Monitor { valid: false, size: 0, addr: 0, value: 0 },
+            monitor: Monitor {
+                valid: false,
+                size: 0,
+                addr: 0,
+                value: 0,
+            },
             el: 0,
         }
     }

@@ -36,7 +36,13 @@ const RO: u8 = u8::MAX;
 
 /// Looks up a system register encoding (op0 is 2 or 3).
 pub fn lookup(op0: u32, op1: u32, crn: u32, crm: u32, op2: u32) -> Option<SysRegInfo> {
-    let r = |reg, read_el, write_el| Some(SysRegInfo { reg, read_el, write_el });
+    let r = |reg, read_el, write_el| {
+        Some(SysRegInfo {
+            reg,
+            read_el,
+            write_el,
+        })
+    };
     match (op0, op1, crn, crm, op2) {
         (3, 3, 4, 2, 0) => r(SysReg::Nzcv, 0, 0),
         (3, 3, 4, 2, 1) => r(SysReg::Daif, 1, 1),

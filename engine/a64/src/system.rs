@@ -58,14 +58,20 @@ pub fn msr_imm(b: &mut Builder, x: f::MSR_imm) {
     match (x.op1, x.op2) {
         (3, 6) | (3, 7) => {
             let cur = b.temp(Ty::I64);
-            b.emit(Op::SysRead { dst: cur, reg: SysReg::Daif });
+            b.emit(Op::SysRead {
+                dst: cur,
+                reg: SysReg::Daif,
+            });
             let bits = (x.CRm as u128) << 6;
             let new = if x.op2 == 6 {
                 b.bini(crate::ir::BinOp::Or, cur, bits)
             } else {
                 b.bini(crate::ir::BinOp::And, cur, !bits)
             };
-            b.emit(Op::SysWrite { reg: SysReg::Daif, src: new });
+            b.emit(Op::SysWrite {
+                reg: SysReg::Daif,
+                src: new,
+            });
             b.end_block();
         }
         _ => b.undef(),
@@ -89,13 +95,23 @@ pub fn sys(b: &mut Builder, x: f::SYS) {
             _ => b.exception(ExcKind::Maint(Maint::DcSw)),
         },
         (0, 7, 1, 0) | (0, 7, 5, 0) => b.exception(ExcKind::Maint(Maint::IcAll)),
-        (0, 7, 8, 0..=3) | (4, 7, 8, 0..=7) | (6, 7, 8, 0..=1) => b.exception(ExcKind::Maint(Maint::At)),
+        (0, 7, 8, 0..=3) | (4, 7, 8, 0..=7) | (6, 7, 8, 0..=1) => {
+            b.exception(ExcKind::Maint(Maint::At))
+        }
         (_, 8, _, _) => b.exception(ExcKind::Maint(Maint::Tlbi)),
         _ => b.undef(),
     }
 }
 
-fn resolve(b: &Builder, o0: u32, op1: u32, crn: u32, crm: u32, op2: u32, write: bool) -> Option<SysReg> {
+fn resolve(
+    b: &Builder,
+    o0: u32,
+    op1: u32,
+    crn: u32,
+    crm: u32,
+    op2: u32,
+    write: bool,
+) -> Option<SysReg> {
     let info = sysreg::lookup(2 + o0, op1, crn, crm, op2)?;
     let need = if write { info.write_el } else { info.read_el };
     (b.el >= need).then_some(info.reg)

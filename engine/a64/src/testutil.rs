@@ -19,7 +19,10 @@ impl Memory for TestMem {
         for i in 0..attr.size as u64 {
             let a = addr.wrapping_add(i);
             if a < 0x1000 {
-                return Err(MemFault::Unmapped { addr: a, write: false });
+                return Err(MemFault::Unmapped {
+                    addr: a,
+                    write: false,
+                });
             }
             v |= (*self.bytes.get(&a).unwrap_or(&0) as u128) << (8 * i);
         }
@@ -29,7 +32,10 @@ impl Memory for TestMem {
         for i in 0..attr.size as u64 {
             let a = addr.wrapping_add(i);
             if a < 0x1000 {
-                return Err(MemFault::Unmapped { addr: a, write: true });
+                return Err(MemFault::Unmapped {
+                    addr: a,
+                    write: true,
+                });
             }
             self.bytes.insert(a, (val >> (8 * i)) as u8);
         }
@@ -42,7 +48,8 @@ impl Memory for TestMem {
 pub fn run(code: &[u32], setup: impl FnOnce(&mut Cpu, &mut TestMem)) -> (Cpu, TestMem) {
     let mut mem = TestMem::default();
     for (i, w) in code.iter().enumerate() {
-        mem.write(0x10000 + 4 * i as u64, *w as u128, MemAttr::plain(4)).unwrap();
+        mem.write(0x10000 + 4 * i as u64, *w as u128, MemAttr::plain(4))
+            .unwrap();
     }
     let mut cpu = Cpu::new();
     cpu.pc = 0x10000;
@@ -57,20 +64,26 @@ pub fn run(code: &[u32], setup: impl FnOnce(&mut Cpu, &mut TestMem)) -> (Cpu, Te
         verify(&blk).unwrap_or_else(|e| panic!("after optimize: {e} in {blk:#?}"));
         match run_block(&mut cpu, &mut mem, &blk, &mut temps) {
             Exit::Continue => {}
-            Exit::Exception { kind: ExcKind::Brk(_), .. } => return (cpu, mem),
+            Exit::Exception {
+                kind: ExcKind::Brk(_),
+                ..
+            } => return (cpu, mem),
             e => panic!("unexpected exit {e:?}"),
         }
     }
     panic!("did not finish");
 }
 
-
 /// Places `code` at 0x10000 and runs until the first exit that is not plain control flow
 /// (exception, event or data abort); returns it with the CPU and memory.
-pub fn run_to_exit(code: &[u32], setup: impl FnOnce(&mut Cpu, &mut TestMem)) -> (Cpu, TestMem, Exit) {
+pub fn run_to_exit(
+    code: &[u32],
+    setup: impl FnOnce(&mut Cpu, &mut TestMem),
+) -> (Cpu, TestMem, Exit) {
     let mut mem = TestMem::default();
     for (i, w) in code.iter().enumerate() {
-        mem.write(0x10000 + 4 * i as u64, *w as u128, MemAttr::plain(4)).unwrap();
+        mem.write(0x10000 + 4 * i as u64, *w as u128, MemAttr::plain(4))
+            .unwrap();
     }
     let mut cpu = Cpu::new();
     cpu.pc = 0x10000;

@@ -55,7 +55,9 @@ pub fn verify(block: &Block) -> Result<(), VerifyError> {
             Reg::V(n) => n < 32,
             _ => true,
         };
-        let size_ok = |a: &MemAttr| matches!(a.size, 1 | 2 | 4 | 8 | 16) && (a.align <= 1 || a.align.is_power_of_two());
+        let size_ok = |a: &MemAttr| {
+            matches!(a.size, 1 | 2 | 4 | 8 | 16) && (a.align <= 1 || a.align.is_power_of_two())
+        };
         if index == 0 && !matches!(op, Op::Insn { .. }) {
             return err("block does not start with an Insn marker");
         }
@@ -82,7 +84,13 @@ pub fn verify(block: &Block) -> Result<(), VerifyError> {
                     return err("Set type mismatch");
                 }
             }
-            Op::Bin { op, ty: t, dst, a, b } => {
+            Op::Bin {
+                op,
+                ty: t,
+                dst,
+                a,
+                b,
+            } => {
                 let (ta, tb) = (use_!(a), use_!(b));
                 if def!(dst) != t || ta != t || tb != t {
                     return err("Bin type mismatch");
@@ -91,7 +99,13 @@ pub fn verify(block: &Block) -> Result<(), VerifyError> {
                     return err("MulHi on I128");
                 }
             }
-            Op::BinImm { op, ty: t, dst, a, imm } => {
+            Op::BinImm {
+                op,
+                ty: t,
+                dst,
+                a,
+                imm,
+            } => {
                 if use_!(a) != t || def!(dst) != t || (imm as u128) & !t.mask() != 0 {
                     return err("BinImm type mismatch");
                 }
@@ -116,7 +130,14 @@ pub fn verify(block: &Block) -> Result<(), VerifyError> {
                     return err("truncation to a wider type");
                 }
             }
-            Op::Flags { ty: t, dst, a, b, c, .. } => {
+            Op::Flags {
+                ty: t,
+                dst,
+                a,
+                b,
+                c,
+                ..
+            } => {
                 if use_!(a) != t || use_!(b) != t || use_!(c) != Ty::I8 || def!(dst) != Ty::I32 {
                     return err("Flags type mismatch");
                 }
@@ -136,17 +157,30 @@ pub fn verify(block: &Block) -> Result<(), VerifyError> {
                 }
             }
             Op::Load { dst, addr, attr } => {
-                if use_!(addr) != Ty::I64 || !size_ok(&attr) || def!(dst).bytes() < attr.size as u32 {
+                if use_!(addr) != Ty::I64 || !size_ok(&attr) || def!(dst).bytes() < attr.size as u32
+                {
                     return err("Load type mismatch");
                 }
             }
             Op::Store { addr, src, attr } => {
-                if use_!(addr) != Ty::I64 || !size_ok(&attr) || use_!(src).bytes() < attr.size as u32 {
+                if use_!(addr) != Ty::I64
+                    || !size_ok(&attr)
+                    || use_!(src).bytes() < attr.size as u32
+                {
                     return err("Store type mismatch");
                 }
             }
-            Op::StoreExcl { status, addr, src, attr } => {
-                if use_!(addr) != Ty::I64 || !size_ok(&attr) || use_!(src).bytes() < attr.size as u32 || def!(status) != Ty::I32 {
+            Op::StoreExcl {
+                status,
+                addr,
+                src,
+                attr,
+            } => {
+                if use_!(addr) != Ty::I64
+                    || !size_ok(&attr)
+                    || use_!(src).bytes() < attr.size as u32
+                    || def!(status) != Ty::I32
+                {
                     return err("StoreExcl type mismatch");
                 }
             }
@@ -166,7 +200,13 @@ pub fn verify(block: &Block) -> Result<(), VerifyError> {
                     return err("SysWrite type mismatch");
                 }
             }
-            Op::Call { dst, helper, args, nargs, .. } => {
+            Op::Call {
+                dst,
+                helper,
+                args,
+                nargs,
+                ..
+            } => {
                 if nargs as usize != helper.args.len() || nargs > 3 {
                     return err("Call argument count mismatch");
                 }
@@ -196,7 +236,13 @@ pub fn verify(block: &Block) -> Result<(), VerifyError> {
     if insns != block.ninsns {
         return err("ninsns does not match the Insn markers");
     }
-    let used = |t: Temp| block.temps.get(t.0 as usize).copied().filter(|_| defined[t.0 as usize]);
+    let used = |t: Temp| {
+        block
+            .temps
+            .get(t.0 as usize)
+            .copied()
+            .filter(|_| defined[t.0 as usize])
+    };
     match block.term {
         Term::Jump(_) | Term::Exception { .. } => {}
         Term::Branch { cond, .. } => {

@@ -98,7 +98,12 @@ pub fn run_with(runner: &Path, prog: &Path, args: &[&str], stdin: &[u8], cwd: &P
     } else {
         &[]
     };
-    let mut child = Command::new(runner)
+    let mut cmd = Command::new(runner);
+    if pre.is_empty() {
+        // a64-user: run the IR verifier on every lowered block.
+        cmd.env("A64_VERIFY", "1");
+    }
+    let mut child = cmd
         .args(pre)
         .arg(prog)
         .args(args)

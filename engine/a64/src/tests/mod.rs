@@ -1,4 +1,5 @@
 //! Unit tests of the decoder, lowering, verifier and interpreter.
 
 mod basic;
+mod fuzz;
 mod semantics;

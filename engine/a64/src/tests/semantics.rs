@@ -65,7 +65,13 @@ fn clrex_and_exceptions_clear_the_monitor() {
     let (cpu, _) = run(&[LDXR_X0_X1, CLREX, STXR_W2_X3_X1, BRK], setup_excl);
     assert_eq!(cpu.x[2], 1);
     let (mut cpu, mut mem, exit) = run_to_exit(&[LDXR_X0_X1, SVC0, STXR_W2_X3_X1, BRK], setup_excl);
-    assert_eq!(exit, Exit::Exception { kind: ExcKind::Svc(0), pc: 0x10004 });
+    assert_eq!(
+        exit,
+        Exit::Exception {
+            kind: ExcKind::Svc(0),
+            pc: 0x10004
+        }
+    );
     assert_eq!(cpu.pc, 0x10008);
     assert!(!cpu.monitor.valid);
     // continue after the SVC: the store-exclusive must fail
@@ -89,7 +95,8 @@ fn exclusive_pair_128() {
         c.x[1] = 0x20010;
         c.x[3] = 0xaaaa;
         c.x[4] = 0xbbbb;
-        m.write(0x20010, 1 | (2u128 << 64), MemAttr::plain(16)).unwrap();
+        m.write(0x20010, 1 | (2u128 << 64), MemAttr::plain(16))
+            .unwrap();
     });
     assert_eq!((cpu.x[5], cpu.x[6], cpu.x[2]), (1, 2, 0));
     assert_eq!(mem64(&mut mem, 0x20010), 0xaaaa);
@@ -98,10 +105,17 @@ fn exclusive_pair_128() {
 
 #[test]
 fn alignment_faults() {
-    for insn in [LDXR_X0_X1, 0xc8df_fc20 /* ldar x0,[x1] */, 0xc89f_fc20 /* stlr x0,[x1] */] {
+    for insn in [
+        LDXR_X0_X1,
+        0xc8df_fc20, /* ldar x0,[x1] */
+        0xc89f_fc20, /* stlr x0,[x1] */
+    ] {
         let (cpu, _, exit) = run_to_exit(&[insn, BRK], |c, _| c.x[1] = 0x20004);
         match exit {
-            Exit::DataAbort { fault: MemFault::Alignment { addr, .. }, pc } => {
+            Exit::DataAbort {
+                fault: MemFault::Alignment { addr, .. },
+                pc,
+            } => {
                 assert_eq!((addr, pc, cpu.pc), (0x20004, 0x10000, 0x10000));
             }
             e => panic!("{insn:#x}: expected alignment fault, got {e:?}"),
@@ -110,7 +124,8 @@ fn alignment_faults() {
     // a plain unaligned load is fine
     let (cpu, _) = run(&[0xf940_0020, BRK], |c, m| {
         c.x[1] = 0x20003;
-        m.write(0x20003, 0x0102_0304_0506_0708, MemAttr::plain(8)).unwrap();
+        m.write(0x20003, 0x0102_0304_0506_0708, MemAttr::plain(8))
+            .unwrap();
     });
     assert_eq!(cpu.x[0], 0x0102_0304_0506_0708);
 }
@@ -119,7 +134,16 @@ fn alignment_faults() {
 fn faults_are_precise() {
     // mov x0,#7 ; ldr x0, [x1], #8 (post-index, faults) ; brk
     let (cpu, _, exit) = run_to_exit(&[0xd28000e0, 0xf8408420, BRK], |c, _| c.x[1] = 0x10);
-    assert!(matches!(exit, Exit::DataAbort { fault: MemFault::Unmapped { addr: 0x10, write: false }, pc: 0x10004 }));
+    assert!(matches!(
+        exit,
+        Exit::DataAbort {
+            fault: MemFault::Unmapped {
+                addr: 0x10,
+                write: false
+            },
+            pc: 0x10004
+        }
+    ));
     assert_eq!(cpu.x[0], 7, "destination must be untouched");
     assert_eq!(cpu.x[1], 0x10, "writeback must not happen");
     assert_eq!(cpu.pc, 0x10004);
@@ -135,31 +159,79 @@ fn dc_zva_zeroes_block() {
     });
     for i in 0..0x100u64 {
         let v = mem.read(0x20000 + i, MemAttr::plain(1)).unwrap();
-        assert_eq!(v, if (0x40..0x80).contains(&i) { 0 } else { 0xff }, "byte {i:#x}");
+        assert_eq!(
+            v,
+            if (0x40..0x80).contains(&i) { 0 } else { 0xff },
+            "byte {i:#x}"
+        );
     }
 }
 
 #[test]
 fn undef_and_system_registers() {
-    for insn in [0u32, 0xd538_1000 /* mrs x0, sctlr_el1 */, 0xd503_42df /* msr daifset,#2 */, 0xd69f_03e0 /* eret */] {
+    for insn in [
+        0u32,
+        0xd538_1000, /* mrs x0, sctlr_el1 */
+        0xd503_42df, /* msr daifset,#2 */
+        0xd69f_03e0, /* eret */
+    ] {
         let (_, _, exit) = run_to_exit(&[insn], |_, _| {});
-        assert_eq!(exit, Exit::Exception { kind: ExcKind::Undef(insn), pc: 0x10000 }, "{insn:#x}");
+        assert_eq!(
+            exit,
+            Exit::Exception {
+                kind: ExcKind::Undef(insn),
+                pc: 0x10000
+            },
+            "{insn:#x}"
+        );
     }
     // mrs x0, midr_el1; mrs x1, dczid_el0; msr tpidr_el0, x0; mrs x2, tpidr_el0; msr nzcv, x3; mrs x4, nzcv
-    let (cpu, _) = run(&[0xd538_0000, 0xd53b_00e1, 0xd51b_d040, 0xd53b_d042, 0xd51b_4203, 0xd53b_4204, BRK], |c, _| {
-        c.x[3] = 0xffff_ffff_ffff_ffff;
-    });
+    let (cpu, _) = run(
+        &[
+            0xd538_0000,
+            0xd53b_00e1,
+            0xd51b_d040,
+            0xd53b_d042,
+            0xd51b_4203,
+            0xd53b_4204,
+            BRK,
+        ],
+        |c, _| {
+            c.x[3] = 0xffff_ffff_ffff_ffff;
+        },
+    );
     assert_eq!(cpu.x[0], crate::sysreg::id::MIDR_EL1);
     assert_eq!(cpu.x[1], 4);
     assert_eq!(cpu.x[2], cpu.x[0]);
     assert_eq!(cpu.x[4], 0xf000_0000);
     // unallocated hints are NOPs (e.g. PACIASP = hint #25), SVC/BRK/HLT report events
     let (_, _, exit) = run_to_exit(&[0xd503_233f, 0xd400_0021 /* svc #1 */], |_, _| {});
-    assert_eq!(exit, Exit::Exception { kind: ExcKind::Svc(1), pc: 0x10004 });
+    assert_eq!(
+        exit,
+        Exit::Exception {
+            kind: ExcKind::Svc(1),
+            pc: 0x10004
+        }
+    );
     let (cpu, _, exit) = run_to_exit(&[0xd420_0040 /* brk #2 */], |_, _| {});
-    assert_eq!((exit, cpu.pc), (Exit::Exception { kind: ExcKind::Brk(2), pc: 0x10000 }, 0x10000));
+    assert_eq!(
+        (exit, cpu.pc),
+        (
+            Exit::Exception {
+                kind: ExcKind::Brk(2),
+                pc: 0x10000
+            },
+            0x10000
+        )
+    );
     let (_, _, exit) = run_to_exit(&[0xd440_0060 /* hlt #3 */], |_, _| {});
-    assert_eq!(exit, Exit::Exception { kind: ExcKind::Hlt(3), pc: 0x10000 });
+    assert_eq!(
+        exit,
+        Exit::Exception {
+            kind: ExcKind::Hlt(3),
+            pc: 0x10000
+        }
+    );
 }
 
 #[test]
@@ -175,49 +247,135 @@ fn decoder_api() {
 
 #[test]
 fn verifier_rejects_bad_blocks() {
-    let good = |ops: Vec<Op>, temps: Vec<Ty>, term: Term| Block { pc: 0, ninsns: 1, ops, temps, term };
+    let good = |ops: Vec<Op>, temps: Vec<Ty>, term: Term| Block {
+        pc: 0,
+        ninsns: 1,
+        ops,
+        temps,
+        term,
+    };
     let ins = Op::Insn { pc: 0, raw: 0 };
     // use before definition
-    let b = good(vec![ins, Op::Set { reg: Reg::X(0), src: Temp(0) }], vec![Ty::I64], Term::Jump(4));
+    let b = good(
+        vec![
+            ins,
+            Op::Set {
+                reg: Reg::X(0),
+                src: Temp(0),
+            },
+        ],
+        vec![Ty::I64],
+        Term::Jump(4),
+    );
     assert!(verify(&b).is_err());
     // type mismatch
     let b = good(
-        vec![ins, Op::Const { dst: Temp(0), ty: Ty::I32, val: 1 }, Op::Set { reg: Reg::X(0), src: Temp(0) }],
+        vec![
+            ins,
+            Op::Const {
+                dst: Temp(0),
+                ty: Ty::I32,
+                val: 1,
+            },
+            Op::Set {
+                reg: Reg::X(0),
+                src: Temp(0),
+            },
+        ],
         vec![Ty::I32],
         Term::Jump(4),
     );
     assert!(verify(&b).is_err());
     // double definition
     let b = good(
-        vec![ins, Op::Const { dst: Temp(0), ty: Ty::I64, val: 1 }, Op::Const { dst: Temp(0), ty: Ty::I64, val: 2 }],
+        vec![
+            ins,
+            Op::Const {
+                dst: Temp(0),
+                ty: Ty::I64,
+                val: 1,
+            },
+            Op::Const {
+                dst: Temp(0),
+                ty: Ty::I64,
+                val: 2,
+            },
+        ],
         vec![Ty::I64],
         Term::Jump(4),
     );
     assert!(verify(&b).is_err());
     // missing instruction marker / bad terminator operand
-    let b = good(vec![Op::Const { dst: Temp(0), ty: Ty::I64, val: 1 }], vec![Ty::I64], Term::Jump(4));
+    let b = good(
+        vec![Op::Const {
+            dst: Temp(0),
+            ty: Ty::I64,
+            val: 1,
+        }],
+        vec![Ty::I64],
+        Term::Jump(4),
+    );
     assert!(verify(&b).is_err());
-    let b = good(vec![ins, Op::Const { dst: Temp(0), ty: Ty::I64, val: 1 }], vec![Ty::I64], Term::Branch { cond: Temp(0), taken: 0, not_taken: 4 });
+    let b = good(
+        vec![
+            ins,
+            Op::Const {
+                dst: Temp(0),
+                ty: Ty::I64,
+                val: 1,
+            },
+        ],
+        vec![Ty::I64],
+        Term::Branch {
+            cond: Temp(0),
+            taken: 0,
+            not_taken: 4,
+        },
+    );
     assert!(verify(&b).is_err());
-    let ok = good(vec![ins, Op::Const { dst: Temp(0), ty: Ty::I64, val: 1 }, Op::Set { reg: Reg::X(0), src: Temp(0) }], vec![Ty::I64], Term::Jump(4));
+    let ok = good(
+        vec![
+            ins,
+            Op::Const {
+                dst: Temp(0),
+                ty: Ty::I64,
+                val: 1,
+            },
+            Op::Set {
+                reg: Reg::X(0),
+                src: Temp(0),
+            },
+        ],
+        vec![Ty::I64],
+        Term::Jump(4),
+    );
     assert!(verify(&ok).is_ok());
 }
 
 #[test]
 fn flags_and_conditional_ops() {
     // movz x0,#1; lsl x0,x0,#63 (ubfm) ; subs x1, x0, #1 -> overflow; mrs x2, nzcv
-    let (cpu, _) = run(&[0xd2800020, 0xd3410000, 0xf1000401, 0xd53b4202, BRK], |_, _| {});
+    let (cpu, _) = run(
+        &[0xd2800020, 0xd3410000, 0xf1000401, 0xd53b4202, BRK],
+        |_, _| {},
+    );
     assert_eq!(cpu.x[0], 1 << 63);
     assert_eq!(cpu.x[1], (1 << 63) - 1);
     assert_eq!(cpu.x[2], 0x3000_0000, "C=1 (no borrow), V=1");
     // cmp x3, x4 ; csneg x5, x6, x7, lt ; ccmp x3, #5, #4, ge ; cset-like csinc x8, xzr, xzr, eq
-    let (cpu, _) = run(&[0xeb04007f, 0xda87b4c5, 0xfa45a864, 0x9a9f17e8, BRK], |c, _| {
-        c.x[3] = 3;
-        c.x[4] = 9;
-        c.x[6] = 100;
-        c.x[7] = 42;
-    });
+    let (cpu, _) = run(
+        &[0xeb04007f, 0xda87b4c5, 0xfa45a864, 0x9a9f17e8, BRK],
+        |c, _| {
+            c.x[3] = 3;
+            c.x[4] = 9;
+            c.x[6] = 100;
+            c.x[7] = 42;
+        },
+    );
     assert_eq!(cpu.x[5], 100);
     assert_eq!(cpu.nzcv, 0x4000_0000, "ccmp not taken: nzcv = #4 (Z)");
-    assert_eq!(cpu.x[8], 1, "cset x8, eq (csinc x8, xzr, xzr, ne) with Z set");
+    assert_eq!(
+        cpu.x[8], 1,
+        "cset x8, eq (csinc x8, xzr, xzr, ne) with Z set"
+    );
 }

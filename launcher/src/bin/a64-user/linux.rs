@@ -19,6 +19,9 @@ const ENOTTY: i64 = 25;
 const ERANGE: i64 = 34;
 const ENOSYS: i64 = 38;
 
+/// Largest mapping we create at once (pages are tracked one by one).
+const MAX_MAP: u64 = 1 << 32;
+
 /// Largest single I/O transfer we buffer at once.
 const MAX_IO: u64 = 1 << 24;
 
@@ -68,7 +71,8 @@ fn open_flags_to_host(f: u64) -> i32 {
 
 fn open_flags_to_guest(h: i64) -> i64 {
     let hu = h as u64;
-    let mut g = hu & !((libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_DIRECT | libc::O_LARGEFILE) as u64);
+    let mut g =
+        hu & !((libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_DIRECT | libc::O_LARGEFILE) as u64);
     if hu & libc::O_DIRECTORY as u64 != 0 {
         g |= A_O_DIRECTORY;
     }
@@ -84,7 +88,8 @@ fn open_flags_to_guest(h: i64) -> i64 {
 /// struct stat in the aarch64 (asm-generic) layout, 128 bytes.
 fn stat_to_guest(st: &libc::stat) -> [u8; 128] {
     let mut b = [0u8; 128];
-    let mut put = |off: usize, v: u64, n: usize| b[off..off + n].copy_from_slice(&v.to_le_bytes()[..n]);
+    let mut put =
+        |off: usize, v: u64, n: usize| b[off..off + n].copy_from_slice(&v.to_le_bytes()[..n]);
     put(0, st.st_dev, 8);
     put(8, st.st_ino, 8);
     put(16, st.st_mode as u64, 4);
@@ -138,7 +143,10 @@ impl Linux {
     }
 
     fn find_free(&mut self, mem: &GuestMem, len: u64) -> Option<u64> {
-        let mut cand = (self.mmap_low - len) & !(PAGE - 1);
+        if len > MAX_MAP {
+            return None;
+        }
+        let mut cand = self.mmap_low.checked_sub(len)? & !(PAGE - 1);
         for _ in 0..1024 {
             if cand < 0x1000_0000 {
                 return None;
@@ -162,7 +170,10 @@ impl Linux {
         };
         if self.strace {
             match out {
-                Outcome::Ret(r) => eprintln!("a64-user: syscall {nr}({:#x}, {:#x}, {:#x}, {:#x}) = {r}", a[0], a[1], a[2], a[3]),
+                Outcome::Ret(r) => eprintln!(
+                    "a64-user: syscall {nr}({:#x}, {:#x}, {:#x}, {:#x}) = {r}",
+                    a[0], a[1], a[2], a[3]
+                ),
                 Outcome::Exit(c) => eprintln!("a64-user: syscall {nr}({:#x}) = exit {c}", a[0]),
                 Outcome::Signal(c) => eprintln!("a64-user: syscall {nr}({:#x}) = signal {c}", a[0]),
             }
@@ -170,7 +181,13 @@ impl Linux {
         out
     }
 
-    fn dispatch(&mut self, nr: u64, a: [u64; 6], cpu: &mut Cpu, mem: &mut GuestMem) -> Result<Outcome, i64> {
+    fn dispatch(
+        &mut self,
+        nr: u64,
+        a: [u64; 6],
+        cpu: &mut Cpu,
+        mem: &mut GuestMem,
+    ) -> Result<Outcome, i64> {
         let ok = |v: i64| Ok(Outcome::Ret(v));
         let fd = a[0] as i32;
         match nr {
@@ -181,7 +198,8 @@ impl Linux {
                 // SAFETY: buf is a valid writable buffer of n bytes.
                 let r = host(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), n) } as i64);
                 if r > 0 {
-                    mem.write_bytes(a[1], &buf[..r as usize], PROT_WRITE).map_err(|_| -EFAULT)?;
+                    mem.write_bytes(a[1], &buf[..r as usize], PROT_WRITE)
+                        .map_err(|_| -EFAULT)?;
                 }
                 ok(r)
             }
@@ -190,9 +208,12 @@ impl Linux {
                 let n = a[2].min(MAX_IO) as usize;
                 let mut buf = vec![0u8; n];
                 // SAFETY: buf is a valid writable buffer of n bytes.
-                let r = host(unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), n, a[3] as i64) } as i64);
+                let r = host(
+                    unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), n, a[3] as i64) } as i64,
+                );
                 if r > 0 {
-                    mem.write_bytes(a[1], &buf[..r as usize], PROT_WRITE).map_err(|_| -EFAULT)?;
+                    mem.write_bytes(a[1], &buf[..r as usize], PROT_WRITE)
+                        .map_err(|_| -EFAULT)?;
                 }
                 ok(r)
             }
@@ -200,7 +221,8 @@ impl Linux {
             64 | 68 => {
                 let n = a[2].min(MAX_IO) as usize;
                 let mut buf = vec![0u8; n];
-                mem.read_bytes(a[1], &mut buf, PROT_READ).map_err(|_| -EFAULT)?;
+                mem.read_bytes(a[1], &mut buf, PROT_READ)
+                    .map_err(|_| -EFAULT)?;
                 let r = if nr == 64 {
                     // SAFETY: buf is a valid readable buffer of n bytes.
                     unsafe { libc::write(fd, buf.as_ptr().cast(), n) }
@@ -224,15 +246,19 @@ impl Linux {
                     for &(base, len) in &iov {
                         let s = buf.len();
                         buf.resize(s + len as usize, 0);
-                        mem.read_bytes(base, &mut buf[s..], PROT_READ).map_err(|_| -EFAULT)?;
+                        mem.read_bytes(base, &mut buf[s..], PROT_READ)
+                            .map_err(|_| -EFAULT)?;
                     }
                     // SAFETY: buf is a valid readable buffer of buf.len() bytes.
-                    ok(host(unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) } as i64))
+                    ok(host(
+                        unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) } as i64,
+                    ))
                 } else {
                     let total: u64 = iov.iter().map(|x| x.1).sum();
                     let mut buf = vec![0u8; total as usize];
                     // SAFETY: buf is a valid writable buffer of buf.len() bytes.
-                    let r = host(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) } as i64);
+                    let r =
+                        host(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) } as i64);
                     if r > 0 {
                         let mut off = 0usize;
                         for &(base, len) in &iov {
@@ -240,7 +266,8 @@ impl Linux {
                                 break;
                             }
                             let n = (len as usize).min(r as usize - off);
-                            mem.write_bytes(base, &buf[off..off + n], PROT_WRITE).map_err(|_| -EFAULT)?;
+                            mem.write_bytes(base, &buf[off..off + n], PROT_WRITE)
+                                .map_err(|_| -EFAULT)?;
                             off += n;
                         }
                     }
@@ -251,7 +278,14 @@ impl Linux {
             56 => {
                 let p = self.cpath(mem, a[1])?;
                 // SAFETY: p is a valid NUL-terminated string.
-                ok(host(unsafe { libc::openat(a[0] as i32, p.as_ptr(), open_flags_to_host(a[2]), a[3] as libc::c_uint) } as i64))
+                ok(host(unsafe {
+                    libc::openat(
+                        a[0] as i32,
+                        p.as_ptr(),
+                        open_flags_to_host(a[2]),
+                        a[3] as libc::c_uint,
+                    )
+                } as i64))
             }
             // close
             57 => {
@@ -270,7 +304,8 @@ impl Linux {
                 // SAFETY: st is a valid writable stat buffer.
                 let r = host(unsafe { libc::fstat(fd, &mut st) } as i64);
                 if r == 0 {
-                    mem.write_bytes(a[1], &stat_to_guest(&st), PROT_WRITE).map_err(|_| -EFAULT)?;
+                    mem.write_bytes(a[1], &stat_to_guest(&st), PROT_WRITE)
+                        .map_err(|_| -EFAULT)?;
                 }
                 ok(r)
             }
@@ -280,9 +315,12 @@ impl Linux {
                 // SAFETY: zeroed is a valid libc::stat.
                 let mut st: libc::stat = unsafe { std::mem::zeroed() };
                 // SAFETY: p is NUL-terminated, st a valid buffer.
-                let r = host(unsafe { libc::fstatat(a[0] as i32, p.as_ptr(), &mut st, a[3] as i32) } as i64);
+                let r = host(
+                    unsafe { libc::fstatat(a[0] as i32, p.as_ptr(), &mut st, a[3] as i32) } as i64,
+                );
                 if r == 0 {
-                    mem.write_bytes(a[2], &stat_to_guest(&st), PROT_WRITE).map_err(|_| -EFAULT)?;
+                    mem.write_bytes(a[2], &stat_to_guest(&st), PROT_WRITE)
+                        .map_err(|_| -EFAULT)?;
                 }
                 ok(r)
             }
@@ -291,7 +329,9 @@ impl Linux {
                 let p = self.cpath(mem, a[1])?;
                 let flags = if nr == 439 { a[3] as i32 } else { 0 };
                 // SAFETY: p is NUL-terminated.
-                ok(host(unsafe { libc::faccessat(a[0] as i32, p.as_ptr(), a[2] as i32, flags) } as i64))
+                ok(host(
+                    unsafe { libc::faccessat(a[0] as i32, p.as_ptr(), a[2] as i32, flags) } as i64,
+                ))
             }
             // readlinkat
             78 => {
@@ -304,7 +344,14 @@ impl Linux {
                 } else {
                     let mut buf = vec![0u8; 4096];
                     // SAFETY: p is NUL-terminated; buf is writable for 4096 bytes.
-                    let r = host(unsafe { libc::readlinkat(a[0] as i32, p.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) } as i64);
+                    let r = host(unsafe {
+                        libc::readlinkat(
+                            a[0] as i32,
+                            p.as_ptr(),
+                            buf.as_mut_ptr().cast(),
+                            buf.len(),
+                        )
+                    } as i64);
                     if r < 0 {
                         return ok(r);
                     }
@@ -312,7 +359,8 @@ impl Linux {
                     buf
                 };
                 let n = target.len().min(a[3] as usize);
-                mem.write_bytes(a[2], &target[..n], PROT_WRITE).map_err(|_| -EFAULT)?;
+                mem.write_bytes(a[2], &target[..n], PROT_WRITE)
+                    .map_err(|_| -EFAULT)?;
                 ok(n as i64)
             }
             // getcwd
@@ -331,7 +379,9 @@ impl Linux {
             23 => ok(host(unsafe { libc::dup(fd) } as i64)),
             // dup3
             // SAFETY: plain syscall on integers.
-            24 => ok(host(unsafe { libc::dup3(fd, a[1] as i32, a[2] as i32) } as i64)),
+            24 => ok(host(
+                unsafe { libc::dup3(fd, a[1] as i32, a[2] as i32) } as i64
+            )),
             // fcntl
             25 => {
                 let cmd = a[1] as i32;
@@ -347,7 +397,9 @@ impl Linux {
                     }
                     libc::F_SETFL => {
                         // SAFETY: integer-argument fcntl command.
-                        ok(host(unsafe { libc::fcntl(fd, cmd, open_flags_to_host(a[2])) } as i64))
+                        ok(host(
+                            unsafe { libc::fcntl(fd, cmd, open_flags_to_host(a[2])) } as i64,
+                        ))
                     }
                     _ => ok(-EINVAL),
                 }
@@ -358,13 +410,17 @@ impl Linux {
             34 => {
                 let p = self.cpath(mem, a[1])?;
                 // SAFETY: p is NUL-terminated.
-                ok(host(unsafe { libc::mkdirat(a[0] as i32, p.as_ptr(), a[2] as libc::mode_t) } as i64))
+                ok(host(
+                    unsafe { libc::mkdirat(a[0] as i32, p.as_ptr(), a[2] as libc::mode_t) } as i64,
+                ))
             }
             // unlinkat
             35 => {
                 let p = self.cpath(mem, a[1])?;
                 // SAFETY: p is NUL-terminated.
-                ok(host(unsafe { libc::unlinkat(a[0] as i32, p.as_ptr(), a[2] as i32) } as i64))
+                ok(host(
+                    unsafe { libc::unlinkat(a[0] as i32, p.as_ptr(), a[2] as i32) } as i64,
+                ))
             }
             // renameat, renameat2 (flags 0 only)
             38 | 276 => {
@@ -374,7 +430,10 @@ impl Linux {
                 let p = self.cpath(mem, a[1])?;
                 let q = self.cpath(mem, a[3])?;
                 // SAFETY: p, q are NUL-terminated.
-                ok(host(unsafe { libc::renameat(a[0] as i32, p.as_ptr(), a[2] as i32, q.as_ptr()) } as i64))
+                ok(host(
+                    unsafe { libc::renameat(a[0] as i32, p.as_ptr(), a[2] as i32, q.as_ptr()) }
+                        as i64,
+                ))
             }
             // chdir
             49 => {
@@ -391,7 +450,8 @@ impl Linux {
                 const CLONE_VFORK: u64 = 0x4000;
                 const CLONE_THREAD: u64 = 0x10000;
                 let flags = a[0];
-                if flags & CLONE_THREAD != 0 || (flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0) {
+                if flags & CLONE_THREAD != 0 || (flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0)
+                {
                     return ok(-ENOSYS);
                 }
                 let _ = std::io::Write::flush(&mut std::io::stdout());
@@ -413,21 +473,22 @@ impl Linux {
             // execve: re-run a64-user on the new program (argv[0] kept via --argv0).
             221 => {
                 let path = self.cpath(mem, a[0])?;
-                let read_vec = |mem: &mut GuestMem, mut p: u64| -> Result<Vec<std::ffi::CString>, i64> {
-                    let mut v = Vec::new();
-                    if p == 0 {
-                        return Ok(v);
-                    }
-                    loop {
-                        let s = mem.read_u64(p).map_err(|_| -EFAULT)?;
-                        if s == 0 || v.len() > 65536 {
+                let read_vec =
+                    |mem: &mut GuestMem, mut p: u64| -> Result<Vec<std::ffi::CString>, i64> {
+                        let mut v = Vec::new();
+                        if p == 0 {
                             return Ok(v);
                         }
-                        let b = mem.read_cstr(s, 1 << 20).map_err(|_| -EFAULT)?;
-                        v.push(std::ffi::CString::new(b).map_err(|_| -EINVAL)?);
-                        p += 8;
-                    }
-                };
+                        loop {
+                            let s = mem.read_u64(p).map_err(|_| -EFAULT)?;
+                            if s == 0 || v.len() > 65536 {
+                                return Ok(v);
+                            }
+                            let b = mem.read_cstr(s, 1 << 20).map_err(|_| -EFAULT)?;
+                            v.push(std::ffi::CString::new(b).map_err(|_| -EINVAL)?);
+                            p += 8;
+                        }
+                    };
                 let argv = read_vec(mem, a[1])?;
                 let envp = read_vec(mem, a[2])?;
                 // SAFETY: path is NUL-terminated.
@@ -435,7 +496,8 @@ impl Linux {
                     return ok(errno());
                 }
                 let me = std::env::current_exe().map_err(|_| -ENOENT)?;
-                let me = std::ffi::CString::new(me.into_os_string().into_encoded_bytes()).map_err(|_| -EINVAL)?;
+                let me = std::ffi::CString::new(me.into_os_string().into_encoded_bytes())
+                    .map_err(|_| -EINVAL)?;
                 let mut args = vec![me.clone(), c"--argv0".to_owned()];
                 args.push(argv.first().cloned().unwrap_or_else(|| path.clone()));
                 args.push(path.clone());
@@ -453,18 +515,24 @@ impl Linux {
             260 => {
                 let mut st: i32 = 0;
                 // SAFETY: st is a valid int; rusage is not requested from the host.
-                let r = host(unsafe { libc::wait4(a[0] as i32, &mut st, a[2] as i32, std::ptr::null_mut()) } as i64);
+                let r = host(unsafe {
+                    libc::wait4(a[0] as i32, &mut st, a[2] as i32, std::ptr::null_mut())
+                } as i64);
                 if r > 0 && a[1] != 0 {
-                    mem.write_bytes(a[1], &st.to_le_bytes(), PROT_WRITE).map_err(|_| -EFAULT)?;
+                    mem.write_bytes(a[1], &st.to_le_bytes(), PROT_WRITE)
+                        .map_err(|_| -EFAULT)?;
                 }
                 if r > 0 && a[3] != 0 {
-                    mem.write_bytes(a[3], &[0u8; 144], PROT_WRITE).map_err(|_| -EFAULT)?;
+                    mem.write_bytes(a[3], &[0u8; 144], PROT_WRITE)
+                        .map_err(|_| -EFAULT)?;
                 }
                 ok(r)
             }
             // setpgid, getpgid, getsid, setsid
             // SAFETY: plain syscalls on integers.
-            154 => ok(host(unsafe { libc::setpgid(a[0] as i32, a[1] as i32) } as i64)),
+            154 => ok(host(
+                unsafe { libc::setpgid(a[0] as i32, a[1] as i32) } as i64
+            )),
             // SAFETY: plain syscalls on integers.
             155 => ok(host(unsafe { libc::getpgid(a[0] as i32) } as i64)),
             // SAFETY: plain syscalls on integers.
@@ -478,18 +546,24 @@ impl Linux {
             46 => ok(host(unsafe { libc::ftruncate(fd, a[1] as i64) } as i64)),
             // fchmod
             // SAFETY: plain syscall on integers.
-            52 => ok(host(unsafe { libc::fchmod(fd, a[1] as libc::mode_t) } as i64)),
+            52 => ok(host(
+                unsafe { libc::fchmod(fd, a[1] as libc::mode_t) } as i64
+            )),
             // fchmodat
             53 => {
                 let p = self.cpath(mem, a[1])?;
                 // SAFETY: p is NUL-terminated.
-                ok(host(unsafe { libc::fchmodat(a[0] as i32, p.as_ptr(), a[2] as libc::mode_t, 0) } as i64))
+                ok(host(
+                    unsafe { libc::fchmodat(a[0] as i32, p.as_ptr(), a[2] as libc::mode_t, 0) }
+                        as i64,
+                ))
             }
             // pipe2
             59 => {
                 let mut fds = [0i32; 2];
                 // SAFETY: fds is a valid 2-element array.
-                let r = host(unsafe { libc::pipe2(fds.as_mut_ptr(), open_flags_to_host(a[1])) } as i64);
+                let r =
+                    host(unsafe { libc::pipe2(fds.as_mut_ptr(), open_flags_to_host(a[1])) } as i64);
                 if r == 0 {
                     let mut b = [0u8; 8];
                     b[..4].copy_from_slice(&fds[0].to_le_bytes());
@@ -503,9 +577,11 @@ impl Linux {
                 let n = a[2].min(MAX_IO) as usize;
                 let mut buf = vec![0u8; n];
                 // SAFETY: buf is writable for n bytes.
-                let r = host(unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), n) });
+                let r =
+                    host(unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), n) });
                 if r > 0 {
-                    mem.write_bytes(a[1], &buf[..r as usize], PROT_WRITE).map_err(|_| -EFAULT)?;
+                    mem.write_bytes(a[1], &buf[..r as usize], PROT_WRITE)
+                        .map_err(|_| -EFAULT)?;
                 }
                 ok(r)
             }
@@ -518,7 +594,8 @@ impl Linux {
                 let op = a[1] & 127;
                 if op == 0 || op == 9 {
                     let mut b = [0u8; 4];
-                    mem.read_bytes(a[0], &mut b, PROT_READ).map_err(|_| -EFAULT)?;
+                    mem.read_bytes(a[0], &mut b, PROT_READ)
+                        .map_err(|_| -EFAULT)?;
                     if u32::from_le_bytes(b) != a[2] as u32 {
                         return ok(-EAGAIN);
                     }
@@ -530,20 +607,25 @@ impl Linux {
             99 | 132 | 124 | 167 => ok(0),
             135 => {
                 if a[2] != 0 {
-                    mem.write_bytes(a[2], &[0u8; 8], PROT_WRITE).map_err(|_| -EFAULT)?;
+                    mem.write_bytes(a[2], &[0u8; 8], PROT_WRITE)
+                        .map_err(|_| -EFAULT)?;
                 }
                 ok(0)
             }
             // rt_sigaction
             134 => {
                 if a[2] != 0 {
-                    mem.write_bytes(a[2], &[0u8; 32], PROT_WRITE).map_err(|_| -EFAULT)?;
+                    mem.write_bytes(a[2], &[0u8; 32], PROT_WRITE)
+                        .map_err(|_| -EFAULT)?;
                 }
                 ok(0)
             }
             // clock_gettime, clock_getres
             113 | 114 => {
-                let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+                let mut ts = libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                };
                 // SAFETY: ts is a valid timespec.
                 let r = host(unsafe {
                     if nr == 113 {
@@ -562,7 +644,9 @@ impl Linux {
             }
             // gettimeofday
             169 => {
-                let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+                let d = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default();
                 if a[0] != 0 {
                     let mut b = [0u8; 16];
                     b[..8].copy_from_slice(&d.as_secs().to_le_bytes());
@@ -578,9 +662,12 @@ impl Linux {
                 let n = a[1].min(1024) as usize;
                 let mut b = vec![0u8; n];
                 // SAFETY: b is writable for n bytes.
-                let r = host(unsafe { libc::syscall(libc::SYS_sched_getaffinity, 0, n, b.as_mut_ptr()) });
+                let r = host(unsafe {
+                    libc::syscall(libc::SYS_sched_getaffinity, 0, n, b.as_mut_ptr())
+                });
                 if r > 0 {
-                    mem.write_bytes(a[2], &b[..r as usize], PROT_WRITE).map_err(|_| -EFAULT)?;
+                    mem.write_bytes(a[2], &b[..r as usize], PROT_WRITE)
+                        .map_err(|_| -EFAULT)?;
                 }
                 ok(r)
             }
@@ -591,14 +678,22 @@ impl Linux {
                 // SAFETY: g has room for n gids.
                 let r = host(unsafe { libc::getgroups(n as i32, g.as_mut_ptr()) } as i64);
                 if r > 0 && n > 0 {
-                    let bytes: Vec<u8> = g[..r as usize].iter().flat_map(|x| x.to_le_bytes()).collect();
-                    mem.write_bytes(a[1], &bytes, PROT_WRITE).map_err(|_| -EFAULT)?;
+                    let bytes: Vec<u8> = g[..r as usize]
+                        .iter()
+                        .flat_map(|x| x.to_le_bytes())
+                        .collect();
+                    mem.write_bytes(a[1], &bytes, PROT_WRITE)
+                        .map_err(|_| -EFAULT)?;
                 }
                 ok(r)
             }
             // kill, tkill, tgkill: signals to ourselves terminate like the default action.
             129..=131 => {
-                let (pid, sig) = if nr == 131 { (a[1], a[2]) } else { (a[0], a[1]) };
+                let (pid, sig) = if nr == 131 {
+                    (a[1], a[2])
+                } else {
+                    (a[0], a[1])
+                };
                 let me = std::process::id() as u64;
                 if nr == 129 && pid as i64 != me as i64 && pid != 0 {
                     // SAFETY: plain kill(2) on integers.
@@ -632,13 +727,20 @@ impl Linux {
             }
             // getrlimit, prlimit64
             163 | 261 => {
-                let (res, new, old) = if nr == 163 { (a[0], 0, a[1]) } else { (a[1], a[2], a[3]) };
+                let (res, new, old) = if nr == 163 {
+                    (a[0], 0, a[1])
+                } else {
+                    (a[1], a[2], a[3])
+                };
                 if nr == 261 && a[0] != 0 && a[0] as u32 != std::process::id() {
                     return ok(-EPERM);
                 }
                 let _ = new;
                 if old != 0 {
-                    let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+                    let mut rl = libc::rlimit {
+                        rlim_cur: 0,
+                        rlim_max: 0,
+                    };
                     // SAFETY: rl is a valid rlimit buffer.
                     let r = host(unsafe { libc::getrlimit(res as _, &mut rl) } as i64);
                     if r < 0 {
@@ -653,7 +755,8 @@ impl Linux {
             }
             // getrusage
             165 => {
-                mem.write_bytes(a[1], &[0u8; 144], PROT_WRITE).map_err(|_| -EFAULT)?;
+                mem.write_bytes(a[1], &[0u8; 144], PROT_WRITE)
+                    .map_err(|_| -EFAULT)?;
                 ok(0)
             }
             // umask
@@ -679,8 +782,14 @@ impl Linux {
                 let r = host(unsafe { libc::sysinfo(&mut si) } as i64);
                 if r == 0 {
                     // SAFETY: reading the plain-old-data bytes of si.
-                    let bytes = unsafe { std::slice::from_raw_parts((&si as *const libc::sysinfo).cast::<u8>(), std::mem::size_of::<libc::sysinfo>()) };
-                    mem.write_bytes(a[0], bytes, PROT_WRITE).map_err(|_| -EFAULT)?;
+                    let bytes = unsafe {
+                        std::slice::from_raw_parts(
+                            (&si as *const libc::sysinfo).cast::<u8>(),
+                            std::mem::size_of::<libc::sysinfo>(),
+                        )
+                    };
+                    mem.write_bytes(a[0], bytes, PROT_WRITE)
+                        .map_err(|_| -EFAULT)?;
                 }
                 ok(r)
             }
@@ -704,7 +813,7 @@ impl Linux {
             }
             // munmap
             215 => {
-                if !a[0].is_multiple_of(PAGE) || a[1] == 0 {
+                if !a[0].is_multiple_of(PAGE) || a[1] == 0 || a[1] > 1 << 47 {
                     return ok(-EINVAL);
                 }
                 mem.unmap(a[0], a[1].div_ceil(PAGE) * PAGE);
@@ -717,16 +826,20 @@ impl Linux {
             222 => self.mmap(a, mem),
             // mprotect
             226 => {
-                if !a[0].is_multiple_of(PAGE) {
+                if !a[0].is_multiple_of(PAGE) || a[1] > MAX_MAP {
                     return ok(-EINVAL);
                 }
                 let len = a[1].div_ceil(PAGE) * PAGE;
                 self.code_changed = true;
-                ok(if mem.protect(a[0], len, (a[2] & 7) as u8) { 0 } else { -ENOMEM })
+                ok(if mem.protect(a[0], len, (a[2] & 7) as u8) {
+                    0
+                } else {
+                    -ENOMEM
+                })
             }
             // madvise
             233 => {
-                if a[2] == 4 {
+                if a[2] == 4 && a[1] <= MAX_MAP {
                     mem.discard(a[0], a[1].div_ceil(PAGE) * PAGE);
                 }
                 ok(0)
@@ -736,12 +849,16 @@ impl Linux {
                 let n = a[1].min(MAX_IO) as usize;
                 let mut buf = vec![0u8; n];
                 crate::loader::getrandom(&mut buf);
-                mem.write_bytes(a[0], &buf, PROT_WRITE).map_err(|_| -EFAULT)?;
+                mem.write_bytes(a[0], &buf, PROT_WRITE)
+                    .map_err(|_| -EFAULT)?;
                 ok(n as i64)
             }
             _ => {
                 if self.warned.insert(nr) {
-                    eprintln!("a64-user: unimplemented syscall {nr} (pc {:#x})", cpu.pc.wrapping_sub(4));
+                    eprintln!(
+                        "a64-user: unimplemented syscall {nr} (pc {:#x})",
+                        cpu.pc.wrapping_sub(4)
+                    );
                 }
                 ok(-ENOSYS)
             }
@@ -749,11 +866,15 @@ impl Linux {
     }
 
     fn mmap(&mut self, a: [u64; 6], mem: &mut GuestMem) -> Result<Outcome, i64> {
-        let (addr, len, prot, flags, fd, off) = (a[0], a[1], (a[2] & 7) as u8, a[3], a[4] as i32, a[5]);
+        let (addr, len, prot, flags, fd, off) =
+            (a[0], a[1], (a[2] & 7) as u8, a[3], a[4] as i32, a[5]);
         if len == 0 || off % PAGE != 0 {
             return Ok(Outcome::Ret(-EINVAL));
         }
         let len = len.checked_add(PAGE - 1).ok_or(-ENOMEM)? & !(PAGE - 1);
+        if len > MAX_MAP || addr.checked_add(len).is_none_or(|e| e > 1 << 48) {
+            return Ok(Outcome::Ret(-ENOMEM));
+        }
         let fixed = flags & 0x10 != 0;
         let noreplace = flags & 0x100000 != 0;
         let anon = flags & 0x20 != 0;
@@ -765,7 +886,11 @@ impl Linux {
                 return Ok(Outcome::Ret(-EEXIST));
             }
             addr
-        } else if addr != 0 && addr % PAGE == 0 && addr < 0x8000_0000_0000 && !mem.any_mapped(addr, len) {
+        } else if addr != 0
+            && addr % PAGE == 0
+            && addr < 0x8000_0000_0000
+            && !mem.any_mapped(addr, len)
+        {
             addr
         } else {
             match self.find_free(mem, len) {
@@ -790,7 +915,8 @@ impl Linux {
                 mem.unmap(at, len);
                 return Ok(Outcome::Ret(e));
             }
-            mem.write_bytes(at, &buf[..r as usize], 0).map_err(|_| -EFAULT)?;
+            mem.write_bytes(at, &buf[..r as usize], 0)
+                .map_err(|_| -EFAULT)?;
         }
         Ok(Outcome::Ret(at as i64))
     }
@@ -799,6 +925,9 @@ impl Linux {
         let (old, old_len, new_len, flags) = (a[0], a[1], a[2], a[3]);
         if old % PAGE != 0 || new_len == 0 {
             return Ok(Outcome::Ret(-EINVAL));
+        }
+        if old_len > MAX_MAP || new_len > MAX_MAP {
+            return Ok(Outcome::Ret(-ENOMEM));
         }
         let ol = old_len.div_ceil(PAGE) * PAGE;
         let nl = new_len.div_ceil(PAGE) * PAGE;

@@ -47,7 +47,12 @@ fn prot_of(flags: u32) -> u8 {
     p
 }
 
-pub fn load(mem: &mut GuestMem, path: &str, args: &[Vec<u8>], env: &[Vec<u8>]) -> Result<Loaded, LoadError> {
+pub fn load(
+    mem: &mut GuestMem,
+    path: &str,
+    args: &[Vec<u8>],
+    env: &[Vec<u8>],
+) -> Result<Loaded, LoadError> {
     let data = std::fs::read(path).map_err(|e| LoadError::Read(path.to_string(), e))?;
     let elf = Elf::parse(&data)?;
     if !elf.is_64 || !elf.little_endian || elf.header.e_machine != goblin::elf::header::EM_AARCH64 {
@@ -56,12 +61,16 @@ pub fn load(mem: &mut GuestMem, path: &str, args: &[Vec<u8>], env: &[Vec<u8>]) -
     if elf.interpreter.is_some() {
         return Err(LoadError::Dynamic);
     }
-    let bias = if elf.header.e_type == goblin::elf::header::ET_DYN { PIE_BASE } else { 0 };
+    let bias = if elf.header.e_type == goblin::elf::header::ET_DYN {
+        PIE_BASE
+    } else {
+        0
+    };
     let mut brk = 0u64;
     let mut phdr_addr = 0u64;
     for ph in &elf.program_headers {
         if ph.p_type == program_header::PT_PHDR {
-            phdr_addr = ph.p_vaddr + bias;
+            phdr_addr = ph.p_vaddr.wrapping_add(bias);
         }
         if ph.p_type != program_header::PT_LOAD {
             continue;
@@ -69,19 +78,31 @@ pub fn load(mem: &mut GuestMem, path: &str, args: &[Vec<u8>], env: &[Vec<u8>]) -
         if ph.p_filesz > ph.p_memsz {
             return Err(LoadError::Segment("filesz > memsz"));
         }
-        let start = (ph.p_vaddr + bias) & !(PAGE - 1);
-        let end = (ph.p_vaddr + bias + ph.p_memsz).div_ceil(PAGE) * PAGE;
+        let vaddr = ph
+            .p_vaddr
+            .checked_add(bias)
+            .ok_or(LoadError::Segment("address overflow"))?;
+        let vend = vaddr
+            .checked_add(ph.p_memsz)
+            .filter(|&e| e < 1 << 47)
+            .ok_or(LoadError::Segment("segment outside the user address space"))?;
+        if ph.p_memsz > 1 << 32 {
+            return Err(LoadError::Segment("segment larger than 4 GiB"));
+        }
+        let start = vaddr & !(PAGE - 1);
+        let end = vend.div_ceil(PAGE) * PAGE;
         let prot = prot_of(ph.p_flags);
         mem.map(start, end - start, prot | PROT_WRITE);
         let off = ph.p_offset as usize;
         let file = data
-            .get(off..off + ph.p_filesz as usize)
+            .get(off..off.saturating_add(ph.p_filesz as usize))
             .ok_or(LoadError::Segment("segment beyond end of file"))?;
-        mem.write_bytes(ph.p_vaddr + bias, file, 0).map_err(|f| LoadError::Fault(f.addr()))?;
+        mem.write_bytes(vaddr, file, 0)
+            .map_err(|f| LoadError::Fault(f.addr()))?;
         mem.protect(start, end - start, prot);
         brk = brk.max(end);
         if phdr_addr == 0 && ph.p_offset == 0 {
-            phdr_addr = ph.p_vaddr + bias + elf.header.e_phoff;
+            phdr_addr = vaddr.wrapping_add(elf.header.e_phoff);
         }
     }
 
@@ -90,7 +111,8 @@ pub fn load(mem: &mut GuestMem, path: &str, args: &[Vec<u8>], env: &[Vec<u8>]) -
     let mut sp = STACK_TOP;
     let mut push_bytes = |mem: &mut GuestMem, b: &[u8]| -> Result<u64, LoadError> {
         sp -= b.len() as u64;
-        mem.write_bytes(sp, b, 0).map_err(|f| LoadError::Fault(f.addr()))?;
+        mem.write_bytes(sp, b, 0)
+            .map_err(|f| LoadError::Fault(f.addr()))?;
         Ok(sp)
     };
     let mut cstr = |mem: &mut GuestMem, s: &[u8]| {
@@ -113,7 +135,14 @@ pub fn load(mem: &mut GuestMem, path: &str, args: &[Vec<u8>], env: &[Vec<u8>]) -
     let random = push_bytes(mem, &rnd)?;
 
     // SAFETY: getuid/geteuid/getgid/getegid have no preconditions and cannot fail.
-    let (uid, euid, gid, egid) = unsafe { (libc::getuid(), libc::geteuid(), libc::getgid(), libc::getegid()) };
+    let (uid, euid, gid, egid) = unsafe {
+        (
+            libc::getuid(),
+            libc::geteuid(),
+            libc::getgid(),
+            libc::getegid(),
+        )
+    };
     let auxv: Vec<(u64, u64)> = vec![
         (3, phdr_addr),
         (4, 56),
@@ -149,8 +178,13 @@ pub fn load(mem: &mut GuestMem, path: &str, args: &[Vec<u8>], env: &[Vec<u8>]) -
     sp -= 8 * words.len() as u64;
     sp &= !15;
     let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-    mem.write_bytes(sp, &bytes, 0).map_err(|f| LoadError::Fault(f.addr()))?;
-    Ok(Loaded { entry: elf.entry + bias, sp, brk })
+    mem.write_bytes(sp, &bytes, 0)
+        .map_err(|f| LoadError::Fault(f.addr()))?;
+    Ok(Loaded {
+        entry: elf.entry + bias,
+        sp,
+        brk,
+    })
 }
 
 pub fn getrandom(buf: &mut [u8]) {

@@ -41,7 +41,11 @@ const FAST_SIZE: usize = 8192;
 
 impl BlockCache {
     fn new() -> Self {
-        BlockCache { blocks: Vec::new(), map: HashMap::new(), fast: vec![(u64::MAX, 0); FAST_SIZE] }
+        BlockCache {
+            blocks: Vec::new(),
+            map: HashMap::new(),
+            fast: vec![(u64::MAX, 0); FAST_SIZE],
+        }
     }
 
     #[inline]
@@ -111,7 +115,9 @@ fn run(args: &[std::ffi::OsString], argv0: Option<std::ffi::OsString>) -> End {
     if let Some(a0) = argv0 {
         argv[0] = a0.as_bytes().to_vec();
     }
+    // The runner's own A64_* settings are not passed to the guest.
     let env: Vec<Vec<u8>> = std::env::vars_os()
+        .filter(|(k, _)| !k.as_bytes().starts_with(b"A64_"))
         .map(|(k, v)| {
             let mut e = k.as_bytes().to_vec();
             e.push(b'=');
@@ -158,7 +164,10 @@ fn run(args: &[std::ffi::OsString], argv0: Option<std::ffi::OsString>) -> End {
                     cache.insert(pc, b)
                 }
                 Err(f) => {
-                    eprintln!("a64-user: segmentation fault: instruction fetch at {:#x} ({f})", pc);
+                    eprintln!(
+                        "a64-user: segmentation fault: instruction fetch at {:#x} ({f})",
+                        pc
+                    );
                     break End::Signal(libc::SIGSEGV);
                 }
             },
@@ -198,8 +207,19 @@ fn run(args: &[std::ffi::OsString], argv0: Option<std::ffi::OsString>) -> End {
                 }
             },
             Exit::DataAbort { fault, pc } => {
-                let sig = if matches!(fault, a64::interp::MemFault::Alignment { .. }) { libc::SIGBUS } else { libc::SIGSEGV };
-                eprintln!("a64-user: {} {fault} at pc {pc:#x}", if sig == libc::SIGBUS { "bus error:" } else { "segmentation fault:" });
+                let sig = if matches!(fault, a64::interp::MemFault::Alignment { .. }) {
+                    libc::SIGBUS
+                } else {
+                    libc::SIGSEGV
+                };
+                eprintln!(
+                    "a64-user: {} {fault} at pc {pc:#x}",
+                    if sig == libc::SIGBUS {
+                        "bus error:"
+                    } else {
+                        "segmentation fault:"
+                    }
+                );
                 break End::Signal(sig);
             }
         }

@@ -42,7 +42,11 @@ impl GuestMem {
             map: HashMap::new(),
             frames: Vec::new(),
             free: Vec::new(),
-            tlb: [TlbEntry { vpn: u64::MAX, idx: 0, prot: 0 }; TLB_SIZE],
+            tlb: [TlbEntry {
+                vpn: u64::MAX,
+                idx: 0,
+                prot: 0,
+            }; TLB_SIZE],
             start: std::time::Instant::now(),
         }
     }
@@ -95,7 +99,12 @@ impl GuestMem {
         let mut p = addr / PAGE;
         let end = addr.saturating_add(len).div_ceil(PAGE);
         if end - p > self.map.len() as u64 {
-            let keys: Vec<u64> = self.map.keys().copied().filter(|&k| k >= p && k < end).collect();
+            let keys: Vec<u64> = self
+                .map
+                .keys()
+                .copied()
+                .filter(|&k| k >= p && k < end)
+                .collect();
             for k in keys {
                 if let Some(e) = self.map.remove(&k) {
                     self.release(e);
@@ -183,7 +192,13 @@ impl GuestMem {
         self.frame_slow(vpn, addr, need, write)
     }
 
-    fn frame_slow(&mut self, vpn: u64, addr: u64, need: u8, write: bool) -> Result<usize, MemFault> {
+    fn frame_slow(
+        &mut self,
+        vpn: u64,
+        addr: u64,
+        need: u8,
+        write: bool,
+    ) -> Result<usize, MemFault> {
         let Some(e) = self.map.get(&vpn).copied() else {
             return Err(MemFault::Unmapped { addr, write });
         };
@@ -208,7 +223,11 @@ impl GuestMem {
         } else {
             e.idx
         };
-        self.tlb[(vpn as usize) & (TLB_SIZE - 1)] = TlbEntry { vpn, idx, prot: e.prot };
+        self.tlb[(vpn as usize) & (TLB_SIZE - 1)] = TlbEntry {
+            vpn,
+            idx,
+            prot: e.prot,
+        };
         Ok(idx as usize)
     }
 

@@ -1,4 +1,4 @@
-//! `mkimage --engine ENGINE --out IMAGE [--ramdisk FILE]`: wraps the engine ELF (and
+//! `qemu-image --engine ENGINE --out IMAGE [--ramdisk FILE]`: wraps the engine ELF (and
 //! the guest file as the bootloader's ramdisk) into a BIOS disk image for
 //! `qemu-system-x86_64`. Engine options go through QEMU's fw_cfg at run time
 //! (`-fw_cfg name=opt/hvarm/args,string=--selftest`), so one image serves every run.
@@ -17,25 +17,25 @@ fn main() -> ExitCode {
             "--out" => &mut out,
             "--ramdisk" => &mut ramdisk,
             _ => {
-                eprintln!("mkimage: unknown argument {a:?}; usage: mkimage --engine ENGINE --out IMAGE [--ramdisk FILE]");
+                eprintln!("qemu-image: unknown argument {a:?}; usage: qemu-image --engine ENGINE --out IMAGE [--ramdisk FILE]");
                 return ExitCode::from(2);
             }
         };
         match args.next() {
             Some(v) => *slot = Some(PathBuf::from(v)),
             None => {
-                eprintln!("mkimage: {a} needs a value");
+                eprintln!("qemu-image: {a} needs a value");
                 return ExitCode::from(2);
             }
         }
     }
     let (Some(engine), Some(out)) = (engine, out) else {
-        eprintln!("mkimage: usage: mkimage --engine ENGINE --out IMAGE [--ramdisk FILE]");
+        eprintln!("qemu-image: usage: qemu-image --engine ENGINE --out IMAGE [--ramdisk FILE]");
         return ExitCode::from(2);
     };
     for p in [Some(&engine), ramdisk.as_ref()].into_iter().flatten() {
         if !p.is_file() {
-            eprintln!("mkimage: {} does not exist", p.display());
+            eprintln!("qemu-image: {} does not exist", p.display());
             return ExitCode::from(1);
         }
     }
@@ -51,7 +51,7 @@ fn main() -> ExitCode {
     match b.create_bios_image(&out) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("mkimage: {e:#}");
+            eprintln!("qemu-image: {e:#}");
             ExitCode::from(1)
         }
     }

@@ -1,0 +1,382 @@
+//! Device models of the `virt` board.
+//!
+//! Every memory-mapped device implements [`Mmio`]: a read or write of 1, 2, 4 or 8 bytes at
+//! an offset inside the device's window. Accesses a device does not implement read as zero
+//! and ignore writes (RAZ/WI), which is what the real parts and QEMU do for reserved offsets;
+//! each device documents its own rules. [`Platform`] owns every device and routes guest
+//! physical addresses to them; an address no device claims is reported to the caller, which
+//! raises a synchronous external abort in the guest.
+
+pub mod gic;
+pub mod pl011;
+pub mod pl031;
+pub mod psci;
+pub mod timer;
+
+use shared_abi::guest;
+
+pub use gic::Gic;
+pub use pl011::Pl011;
+pub use pl031::Pl031;
+pub use psci::{psci_call, PsciOutcome};
+pub use timer::{GenericTimer, TimerReg};
+
+/// A memory-mapped device register window.
+pub trait Mmio {
+    /// Reads `size` (1, 2, 4 or 8) bytes at `offset` from the start of the window.
+    fn read(&mut self, offset: u64, size: u8) -> u64;
+    /// Writes the low `size` (1, 2, 4 or 8) bytes of `value` at `offset`.
+    fn write(&mut self, offset: u64, size: u8, value: u64);
+}
+
+/// A sub-word access to a bank of 32-bit registers, resolved to the register it touches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Lane {
+    /// Offset of the 32-bit register (4-byte aligned).
+    pub word: u64,
+    /// Bit position of the access inside the register.
+    pub shift: u32,
+    /// Mask of the accessed bits, in register position.
+    pub mask: u32,
+}
+
+/// Resolves a naturally aligned 1-, 2- or 4-byte access to its 32-bit register.
+/// Unaligned accesses and other sizes give `None`.
+pub(crate) fn lane(offset: u64, size: u8) -> Option<Lane> {
+    let bits: u32 = match size {
+        1 => 0xff,
+        2 => 0xffff,
+        4 => 0xffff_ffff,
+        _ => return None,
+    };
+    if offset % u64::from(size) != 0 {
+        return None;
+    }
+    let shift = ((offset & 3) * 8) as u32;
+    Some(Lane {
+        word: offset & !3,
+        shift,
+        mask: bits << shift,
+    })
+}
+
+/// The guest's wall clock for the RTC: Unix seconds at a given count of the generic timer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WallClock {
+    /// Unix time in seconds when the count was `base_count`.
+    pub base_secs: u64,
+    /// The generic-timer count that corresponds to `base_secs`.
+    pub base_count: u64,
+}
+
+/// The guest physical address window of one device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Device {
+    GicDist,
+    GicCpu,
+    Uart,
+    Rtc,
+}
+
+/// Finds the device whose window contains `paddr`, with the offset inside it.
+pub fn decode(paddr: u64) -> Option<(Device, u64)> {
+    let windows = [
+        (guest::GICD_BASE, guest::GICD_SIZE, Device::GicDist),
+        (guest::GICC_BASE, guest::GICC_SIZE, Device::GicCpu),
+        (guest::UART_BASE, guest::UART_SIZE, Device::Uart),
+        (guest::RTC_BASE, guest::RTC_SIZE, Device::Rtc),
+    ];
+    windows.iter().find_map(|&(base, size, dev)| {
+        paddr
+            .checked_sub(base)
+            .filter(|&off| off < size)
+            .map(|off| (dev, off))
+    })
+}
+
+/// GIC INTID of the non-secure EL1 physical timer (PPI 14).
+pub const INTID_PHYS_TIMER: u32 = 16 + guest::TIMER_PPI_NONSECURE_PHYS;
+/// GIC INTID of the EL1 virtual timer (PPI 11).
+pub const INTID_VIRT_TIMER: u32 = 16 + guest::TIMER_PPI_VIRT;
+/// GIC INTID of the PL011 (SPI 1).
+pub const INTID_UART: u32 = 32 + guest::UART_SPI;
+/// GIC INTID of the PL031 (SPI 2).
+pub const INTID_RTC: u32 = 32 + guest::RTC_SPI;
+
+/// The whole device side of the board: GICv2, generic timer, PL011, PL031.
+///
+/// Time: the machine tells the platform the current generic-timer count with
+/// [`Platform::set_now`] (before MMIO accesses, timer register accesses and whenever it
+/// checks for interrupts); the platform then refreshes every interrupt line into the GIC.
+/// The CPU's IRQ and FIQ inputs are [`Platform::irq_line`] and [`Platform::fiq_line`].
+pub struct Platform {
+    pub gic: Gic,
+    pub timer: GenericTimer,
+    pub uart: Pl011,
+    pub rtc: Pl031,
+    wall: WallClock,
+    now: u64,
+}
+
+impl Platform {
+    /// A board at reset. `cntfrq` is the generic timer's frequency in Hz; `wall` ties the
+    /// RTC to the count.
+    pub fn new(cntfrq: u32, wall: WallClock) -> Self {
+        let mut p = Platform {
+            gic: Gic::new(),
+            timer: GenericTimer::new(cntfrq),
+            uart: Pl011::new(),
+            rtc: Pl031::new(),
+            wall,
+            now: wall.base_count,
+        };
+        p.set_now(wall.base_count);
+        p
+    }
+
+    /// The count last passed to [`Platform::set_now`].
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// Advances time to `count` (the generic timer's physical count) and refreshes every
+    /// interrupt line. Time never goes backwards: an older count is ignored.
+    pub fn set_now(&mut self, count: u64) {
+        self.now = self.now.max(count);
+        self.rtc.set_clock(self.wall_secs());
+        self.sync_irqs();
+    }
+
+    /// Unix seconds of the guest's wall clock at the current count.
+    pub fn wall_secs(&self) -> u64 {
+        let freq = u64::from(self.timer.frequency().max(1));
+        let elapsed = self.now.saturating_sub(self.wall.base_count) / freq;
+        self.wall.base_secs.wrapping_add(elapsed)
+    }
+
+    /// Drives the GIC's inputs from the devices' interrupt outputs.
+    pub fn sync_irqs(&mut self) {
+        let (phys, virt) = self.timer.irq_levels(self.now);
+        self.gic.set_level(INTID_PHYS_TIMER, phys);
+        self.gic.set_level(INTID_VIRT_TIMER, virt);
+        self.gic.set_level(INTID_UART, self.uart.irq_level());
+        self.gic.set_level(INTID_RTC, self.rtc.irq_level());
+    }
+
+    /// The CPU's IRQ input.
+    pub fn irq_line(&self) -> bool {
+        self.gic.irq_line()
+    }
+
+    /// The CPU's FIQ input.
+    pub fn fiq_line(&self) -> bool {
+        self.gic.fiq_line()
+    }
+
+    /// The count at which the next timer interrupt condition becomes true, if any (for the
+    /// host's one-shot timer). The RTC alarm is second-granular: see [`Pl031::next_alarm`].
+    pub fn next_deadline(&self) -> Option<u64> {
+        let timer = self.timer.next_deadline(self.now);
+        let rtc = self.rtc.next_alarm().map(|secs| {
+            let freq = u64::from(self.timer.frequency().max(1));
+            let delta = secs.saturating_sub(self.wall.base_secs);
+            self.wall
+                .base_count
+                .saturating_add(delta.saturating_mul(freq))
+        });
+        match (timer, rtc) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// A guest read of a generic-timer system register at the current count.
+    pub fn timer_read(&mut self, reg: TimerReg) -> u64 {
+        self.timer.sysreg_read(reg, self.now)
+    }
+
+    /// A guest write of a generic-timer system register at the current count.
+    pub fn timer_write(&mut self, reg: TimerReg, value: u64) {
+        self.timer.sysreg_write(reg, value, self.now);
+        self.sync_irqs();
+    }
+
+    /// New console input from the host; returns how many bytes the UART took (the rest
+    /// would have overrun its FIFO: offer them again later).
+    pub fn push_console_input(&mut self, bytes: &[u8]) -> usize {
+        let n = bytes.len().min(self.uart.rx_space());
+        self.uart.push_input(&bytes[..n]);
+        self.sync_irqs();
+        n
+    }
+
+    /// A guest read of `size` bytes at guest physical `paddr`; `None` when no device is
+    /// there (the CPU raises an external abort).
+    pub fn mmio_read(&mut self, paddr: u64, size: u8) -> Option<u64> {
+        let (dev, off) = decode(paddr)?;
+        let v = match dev {
+            Device::GicDist => self.gic.dist_read(off, size),
+            Device::GicCpu => self.gic.cpu_read(off, size),
+            Device::Uart => {
+                let v = self.uart.read(off, size);
+                self.sync_irqs();
+                v
+            }
+            Device::Rtc => self.rtc.read(off, size),
+        };
+        Some(v)
+    }
+
+    /// A guest write; `false` when no device is there (the CPU raises an external abort).
+    pub fn mmio_write(&mut self, paddr: u64, size: u8, value: u64) -> bool {
+        let Some((dev, off)) = decode(paddr) else {
+            return false;
+        };
+        match dev {
+            Device::GicDist => self.gic.dist_write(off, size, value),
+            Device::GicCpu => self.gic.cpu_write(off, size, value),
+            Device::Uart => self.uart.write(off, size, value),
+            Device::Rtc => self.rtc.write(off, size, value),
+        }
+        self.sync_irqs();
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FREQ: u32 = 62_500_000;
+
+    fn board() -> Platform {
+        Platform::new(
+            FREQ,
+            WallClock {
+                base_secs: 1_700_000_000,
+                base_count: 1000,
+            },
+        )
+    }
+
+    #[test]
+    fn lane_resolution() {
+        assert_eq!(
+            lane(0x401, 1),
+            Some(Lane {
+                word: 0x400,
+                shift: 8,
+                mask: 0xff00
+            })
+        );
+        assert_eq!(
+            lane(0x402, 2),
+            Some(Lane {
+                word: 0x400,
+                shift: 16,
+                mask: 0xffff_0000
+            })
+        );
+        assert_eq!(lane(0x401, 2), None);
+        assert_eq!(lane(0x400, 8), None);
+        assert_eq!(lane(0x400, 3), None);
+    }
+
+    #[test]
+    fn decode_windows() {
+        assert_eq!(decode(0x0800_0000), Some((Device::GicDist, 0)));
+        assert_eq!(decode(0x0800_ffff), Some((Device::GicDist, 0xffff)));
+        assert_eq!(decode(0x0801_1000), Some((Device::GicCpu, 0x1000)));
+        assert_eq!(decode(0x0900_0018), Some((Device::Uart, 0x18)));
+        assert_eq!(decode(0x0900_1000), None);
+        assert_eq!(decode(0x0901_0ffc), Some((Device::Rtc, 0xffc)));
+        assert_eq!(decode(0x0a00_0000), None);
+        assert_eq!(decode(0x4000_0000), None);
+        assert_eq!(decode(0), None);
+    }
+
+    #[test]
+    fn unmapped_addresses_abort() {
+        let mut p = board();
+        assert_eq!(p.mmio_read(0x0902_0000, 4), None);
+        assert!(!p.mmio_write(0x0700_0000, 4, 1));
+        assert_eq!(p.mmio_read(0x0900_0fe0, 4), Some(0x11));
+    }
+
+    /// Linux's boot sequence for the GIC, then a UART receive interrupt end to end.
+    #[test]
+    fn uart_rx_interrupt_through_gic() {
+        let mut p = board();
+        let d = guest::GICD_BASE;
+        let c = guest::GICC_BASE;
+        // Distributor: SPI targets, priorities, enable SPI 1 (INTID 33).
+        assert!(p.mmio_write(d + 0x820, 4, 0x0101_0101));
+        assert!(p.mmio_write(d + 0x420, 4, 0xa0a0_a0a0));
+        assert!(p.mmio_write(d + 0x104, 4, 1 << (INTID_UART - 32)));
+        assert!(p.mmio_write(d, 4, 1));
+        assert!(p.mmio_write(c + 4, 4, 0xf0));
+        assert!(p.mmio_write(c, 4, 1));
+        // UART: enable RX and RX-timeout interrupts.
+        assert!(p.mmio_write(guest::UART_BASE + 0x38, 2, 0x50));
+        assert!(!p.irq_line());
+        assert_eq!(p.push_console_input(b"hi"), 2);
+        assert!(p.irq_line());
+        assert_eq!(p.mmio_read(c + 0xc, 4), Some(INTID_UART as u64));
+        assert!(!p.irq_line());
+        assert_eq!(p.mmio_read(guest::UART_BASE, 2), Some(b'h' as u64));
+        assert_eq!(p.mmio_read(guest::UART_BASE, 2), Some(b'i' as u64));
+        assert!(p.mmio_write(c + 0x10, 4, INTID_UART as u64));
+        assert!(!p.irq_line());
+        // Nothing left pending in the distributor.
+        assert_eq!(p.mmio_read(d + 0x204, 4), Some(0));
+    }
+
+    #[test]
+    fn timer_interrupt_through_gic() {
+        let mut p = board();
+        let d = guest::GICD_BASE;
+        let c = guest::GICC_BASE;
+        assert!(p.mmio_write(d + 0x100, 4, 1 << INTID_VIRT_TIMER));
+        assert!(p.mmio_write(d + 0x418, 4, 0xa0a0_a0a0));
+        assert!(p.mmio_write(d, 4, 1));
+        assert!(p.mmio_write(c + 4, 4, 0xf0));
+        assert!(p.mmio_write(c, 4, 1));
+        p.set_now(10_000);
+        p.timer_write(TimerReg::CntvTval, 500);
+        p.timer_write(TimerReg::CntvCtl, 1);
+        assert_eq!(p.next_deadline(), Some(10_500));
+        assert!(!p.irq_line());
+        p.set_now(10_499);
+        assert!(!p.irq_line());
+        p.set_now(10_500);
+        assert!(p.irq_line());
+        assert_eq!(p.mmio_read(c + 0xc, 4), Some(INTID_VIRT_TIMER as u64));
+        // The handler masks the timer, then EOIs: nothing is pending any more.
+        p.timer_write(TimerReg::CntvCtl, 3);
+        assert!(p.mmio_write(c + 0x10, 4, INTID_VIRT_TIMER as u64));
+        assert!(!p.irq_line());
+        assert_eq!(p.next_deadline(), None);
+    }
+
+    #[test]
+    fn rtc_reads_wall_clock() {
+        let mut p = board();
+        assert_eq!(p.mmio_read(guest::RTC_BASE, 4), Some(1_700_000_000));
+        p.set_now(1000 + 3 * u64::from(FREQ) + 5);
+        assert_eq!(p.mmio_read(guest::RTC_BASE, 4), Some(1_700_000_003));
+        // Time never runs backwards.
+        p.set_now(0);
+        assert_eq!(p.now(), 1000 + 3 * u64::from(FREQ) + 5);
+    }
+
+    #[test]
+    fn rtc_alarm_deadline() {
+        let mut p = board();
+        assert!(p.mmio_write(guest::RTC_BASE + 4, 4, 1_700_000_010));
+        assert!(p.mmio_write(guest::RTC_BASE + 0x10, 4, 1));
+        assert_eq!(p.next_deadline(), Some(1000 + 10 * u64::from(FREQ)));
+        p.set_now(1000 + 10 * u64::from(FREQ));
+        assert_eq!(p.mmio_read(guest::RTC_BASE + 0x18, 4), Some(1));
+        assert!(p.gic.line_level(INTID_RTC));
+    }
+}

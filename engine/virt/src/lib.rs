@@ -1,0 +1,8 @@
+//! The AArch64 guest machine, as pure logic that builds for the engine
+//! (`x86_64-unknown-none`) and for the host (unit tests, a hosted runner).
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+/// Device models of the `virt` board (GICv2, generic timer, PL011, PL031, PSCI).
+pub mod dev;

@@ -1,0 +1,203 @@
+//! Turns the user's guest files into the one package the engine boots.
+//!
+//! `--guest` is a FIT image (FDT magic; see `shared_abi::boot`) or a raw arm64 `Image`
+//! (magic "ARM\x64" at offset 56). With a FIT, its ramdisk and `bootargs` are used
+//! unless `--initrd` / `--append` override them (a DTB inside the FIT is ignored: the
+//! platform is ours). With an `Image`, `--initrd` and `--append` are used as QEMU uses
+//! them (default command line [`DEFAULT_APPEND`]).
+//!
+//! The launcher then places the files in guest RAM ([`boot_layout`]), builds the DTB
+//! with the initrd's addresses and hands the engine a FIT with kernel, initrd, DTB and
+//! command line ([`build_package`]); the engine places the files with the same
+//! `boot_layout`, so both agree.
+
+use std::path::Path;
+
+use shared_abi::boot::{
+    arm64_image_header, boot_layout, build_dtb, build_package, is_arm64_image, is_fdt,
+    parse_package, BootError, BootLayout, DtbConfig,
+};
+use shared_abi::guest::RAM_BASE;
+
+use crate::error::LaunchError;
+use crate::vm::MAX_APPEND;
+
+/// Kernel command line when neither `--append` nor the FIT gives one.
+pub const DEFAULT_APPEND: &str = "console=ttyAMA0";
+
+/// The package for the engine.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// FIT with kernel, initrd (if any), DTB and bootargs.
+    pub package: Vec<u8>,
+    /// The effective kernel command line.
+    pub bootargs: String,
+    /// Where the files go in guest RAM.
+    pub layout: BootLayout,
+    /// Length of the initrd (0: none).
+    pub initrd_len: u64,
+}
+
+/// Builds the guest package from the `--guest` file, an optional `--initrd` and an
+/// optional `--append`, for `guest_ram` bytes of RAM at `RAM_BASE`.
+pub fn prepare(
+    path: &Path,
+    guest: &[u8],
+    initrd: Option<&[u8]>,
+    append: Option<&str>,
+    guest_ram: u64,
+) -> Result<Prepared, LaunchError> {
+    let bad = |reason: BootError| LaunchError::GuestInvalid {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let (kernel, initrd, bootargs) = if is_fdt(guest) {
+        let pkg = parse_package(guest).map_err(bad)?;
+        (
+            pkg.kernel,
+            initrd.or(pkg.initrd),
+            append.or(pkg.bootargs).unwrap_or(DEFAULT_APPEND),
+        )
+    } else if is_arm64_image(guest) {
+        (guest, initrd, append.unwrap_or(DEFAULT_APPEND))
+    } else {
+        return Err(LaunchError::GuestFormat {
+            path: path.to_path_buf(),
+        });
+    };
+    if bootargs.len() > MAX_APPEND {
+        return Err(LaunchError::AppendTooLong {
+            len: bootargs.len(),
+            max: MAX_APPEND,
+        });
+    }
+    let hdr = arm64_image_header(kernel).map_err(bad)?;
+    let initrd_len = initrd.map_or(0, |i| i.len() as u64);
+    let dtb_for = |layout: Option<&BootLayout>| {
+        build_dtb(&DtbConfig {
+            ram_size: guest_ram,
+            bootargs,
+            // The addresses do not change the DTB's size: probe with zeros.
+            initrd: initrd
+                .map(|_| layout.map_or((0, 0), |l| (l.initrd_addr, l.initrd_addr + initrd_len))),
+        })
+        .map_err(bad)
+    };
+    let place = |dtb_len: usize| {
+        boot_layout(
+            RAM_BASE,
+            guest_ram,
+            &hdr,
+            kernel.len() as u64,
+            initrd_len,
+            dtb_len as u64,
+        )
+        .map_err(|reason| match reason {
+            BootError::RamTooSmall { .. } => LaunchError::GuestRamTooSmall { reason },
+            other => bad(other),
+        })
+    };
+    let probe = dtb_for(None)?;
+    let layout = place(probe.len())?;
+    let dtb = dtb_for(Some(&layout))?;
+    // Same length by construction; re-place if that ever changes.
+    let layout = if dtb.len() == probe.len() {
+        layout
+    } else {
+        place(dtb.len())?
+    };
+    let package = build_package(kernel, initrd, Some(&dtb), Some(bootargs)).map_err(bad)?;
+    Ok(Prepared {
+        package,
+        bootargs: bootargs.to_string(),
+        layout,
+        initrd_len,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared_abi::boot::Fdt;
+
+    fn image(len: usize) -> Vec<u8> {
+        let mut k = vec![0u8; len];
+        k[16..24].copy_from_slice(&(8u64 << 20).to_le_bytes());
+        k[24..32].copy_from_slice(&0xau64.to_le_bytes());
+        k[56..60].copy_from_slice(b"ARM\x64");
+        k
+    }
+
+    fn chosen_int(dtb: &[u8], name: &str) -> Option<u64> {
+        let fdt = Fdt::new(dtb).unwrap();
+        let chosen = fdt.root().unwrap().child("chosen").unwrap().unwrap();
+        chosen.property_int(name).unwrap()
+    }
+
+    #[test]
+    fn raw_image_with_initrd() {
+        let k = image(5000);
+        let p = prepare(
+            Path::new("Image"),
+            &k,
+            Some(b"\x1f\x8bINITRD"),
+            None,
+            64 << 20,
+        )
+        .unwrap();
+        assert_eq!(p.bootargs, DEFAULT_APPEND);
+        let pkg = parse_package(&p.package).unwrap();
+        assert_eq!(pkg.kernel, &k[..]);
+        assert_eq!(pkg.initrd, Some(&b"\x1f\x8bINITRD"[..]));
+        assert_eq!(pkg.bootargs, Some(DEFAULT_APPEND));
+        let dtb = pkg.dtb.unwrap();
+        let start = chosen_int(dtb, "linux,initrd-start").unwrap();
+        assert_eq!(start, p.layout.initrd_addr);
+        assert_eq!(chosen_int(dtb, "linux,initrd-end"), Some(start + 8));
+        // The engine recomputes the same layout from the package.
+        let hdr = arm64_image_header(pkg.kernel).unwrap();
+        let again = boot_layout(RAM_BASE, 64 << 20, &hdr, 5000, 8, dtb.len() as u64).unwrap();
+        assert_eq!(again, p.layout);
+    }
+
+    #[test]
+    fn fit_defaults_and_overrides() {
+        let k = image(5000);
+        let fit = build_package(&k, Some(b"fit-initrd"), None, Some("from fit")).unwrap();
+        let p = prepare(Path::new("f"), &fit, None, None, 64 << 20).unwrap();
+        let pkg = parse_package(&p.package).unwrap();
+        assert_eq!(pkg.initrd, Some(&b"fit-initrd"[..]));
+        assert_eq!(pkg.bootargs, Some("from fit"));
+        let p = prepare(Path::new("f"), &fit, Some(b"mine"), Some("cli"), 64 << 20).unwrap();
+        let pkg = parse_package(&p.package).unwrap();
+        assert_eq!(pkg.initrd, Some(&b"mine"[..]));
+        assert_eq!(pkg.bootargs, Some("cli"));
+        assert_eq!(p.bootargs, "cli");
+    }
+
+    #[test]
+    fn rejects() {
+        let e = prepare(Path::new("x"), b"hello world", None, None, 64 << 20).unwrap_err();
+        assert_eq!(e.exit_code().code(), 23);
+        assert!(e
+            .to_string()
+            .contains("neither a FIT image nor an arm64 kernel Image"));
+        let e = prepare(
+            Path::new("x"),
+            &[0xd0, 0x0d, 0xfe, 0xed, 0, 0],
+            None,
+            None,
+            64 << 20,
+        )
+        .unwrap_err();
+        assert_eq!(e.exit_code().code(), 24, "{e}");
+        let big = vec![0u8; 8 << 20];
+        let e = prepare(Path::new("x"), &image(5000), Some(&big), None, 16 << 20).unwrap_err();
+        assert_eq!(e.exit_code().code(), 31, "{e}");
+        assert!(e.to_string().contains("too small"), "{e}");
+        let long = "x".repeat(MAX_APPEND + 1);
+        let fit = build_package(&image(5000), None, None, Some(&long)).unwrap();
+        let e = prepare(Path::new("x"), &fit, None, None, 64 << 20).unwrap_err();
+        assert_eq!(e.exit_code().code(), 2, "{e}");
+    }
+}
