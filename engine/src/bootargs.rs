@@ -32,6 +32,18 @@ impl Options {
     }
 }
 
+/// Seconds since the Unix epoch for a UTC calendar date (years 1970..).
+pub fn unix_time(year: u64, month: u64, day: u64, hour: u64, min: u64, sec: u64) -> u64 {
+    // Days before each month in a common year.
+    const CUM: [u64; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+    let leap = |y: u64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let year = year.max(1970);
+    let mut days: u64 = (1970..year).map(|y| if leap(y) { 366 } else { 365 }).sum();
+    let m = month.clamp(1, 12) as usize;
+    days += CUM[m - 1] + u64::from(m > 2 && leap(year)) + day.max(1) - 1;
+    days * 86_400 + hour * 3600 + min * 60 + sec
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,5 +65,12 @@ mod tests {
                 stats: true
             }
         );
+    }
+
+    #[test]
+    fn unix_times() {
+        assert_eq!(unix_time(1970, 1, 1, 0, 0, 0), 0);
+        assert_eq!(unix_time(2000, 3, 1, 0, 0, 0), 951_868_800);
+        assert_eq!(unix_time(2026, 11, 21, 15, 30, 5), 1_795_275_005);
     }
 }

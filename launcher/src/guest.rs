@@ -13,112 +13,43 @@
 
 use std::path::Path;
 
-use shared_abi::boot::{
-    arm64_image_header, boot_layout, build_dtb, build_package, is_arm64_image, is_fdt,
-    parse_package, BootError, BootLayout, DtbConfig,
-};
-use shared_abi::guest::RAM_BASE;
+use shared_abi::boot::{make_package, BootError, Package};
 
 use crate::error::LaunchError;
-use crate::vm::MAX_APPEND;
 
-/// Kernel command line when neither `--append` nor the FIT gives one.
-pub const DEFAULT_APPEND: &str = "console=ttyAMA0";
+pub use shared_abi::boot::DEFAULT_BOOTARGS as DEFAULT_APPEND;
 
-/// The package for the engine.
-#[derive(Clone, Debug)]
-pub struct Prepared {
-    /// FIT with kernel, initrd (if any), DTB and bootargs.
-    pub package: Vec<u8>,
-    /// The effective kernel command line.
-    pub bootargs: String,
-    /// Where the files go in guest RAM.
-    pub layout: BootLayout,
-    /// Length of the initrd (0: none).
-    pub initrd_len: u64,
-}
-
-/// Builds the guest package from the `--guest` file, an optional `--initrd` and an
-/// optional `--append`, for `guest_ram` bytes of RAM at `RAM_BASE`.
+/// Builds the guest package (`shared_abi::boot::make_package`) from the `--guest`
+/// file at `path`, an optional `--initrd` and `--append`, for `guest_ram` bytes of RAM.
 pub fn prepare(
     path: &Path,
     guest: &[u8],
     initrd: Option<&[u8]>,
     append: Option<&str>,
     guest_ram: u64,
-) -> Result<Prepared, LaunchError> {
-    let bad = |reason: BootError| LaunchError::GuestInvalid {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let (kernel, initrd, bootargs) = if is_fdt(guest) {
-        let pkg = parse_package(guest).map_err(bad)?;
-        (
-            pkg.kernel,
-            initrd.or(pkg.initrd),
-            append.or(pkg.bootargs).unwrap_or(DEFAULT_APPEND),
-        )
-    } else if is_arm64_image(guest) {
-        (guest, initrd, append.unwrap_or(DEFAULT_APPEND))
-    } else {
-        return Err(LaunchError::GuestFormat {
+) -> Result<Package, LaunchError> {
+    make_package(guest, initrd, append, guest_ram).map_err(|reason| match reason {
+        BootError::UnknownFormat => LaunchError::GuestFormat {
             path: path.to_path_buf(),
-        });
-    };
-    if bootargs.len() > MAX_APPEND {
-        return Err(LaunchError::AppendTooLong {
-            len: bootargs.len(),
-            max: MAX_APPEND,
-        });
-    }
-    let hdr = arm64_image_header(kernel).map_err(bad)?;
-    let initrd_len = initrd.map_or(0, |i| i.len() as u64);
-    let dtb_for = |layout: Option<&BootLayout>| {
-        build_dtb(&DtbConfig {
-            ram_size: guest_ram,
-            bootargs,
-            // The addresses do not change the DTB's size: probe with zeros.
-            initrd: initrd
-                .map(|_| layout.map_or((0, 0), |l| (l.initrd_addr, l.initrd_addr + initrd_len))),
-        })
-        .map_err(bad)
-    };
-    let place = |dtb_len: usize| {
-        boot_layout(
-            RAM_BASE,
-            guest_ram,
-            &hdr,
-            kernel.len() as u64,
-            initrd_len,
-            dtb_len as u64,
-        )
-        .map_err(|reason| match reason {
-            BootError::RamTooSmall { .. } => LaunchError::GuestRamTooSmall { reason },
-            other => bad(other),
-        })
-    };
-    let probe = dtb_for(None)?;
-    let layout = place(probe.len())?;
-    let dtb = dtb_for(Some(&layout))?;
-    // Same length by construction; re-place if that ever changes.
-    let layout = if dtb.len() == probe.len() {
-        layout
-    } else {
-        place(dtb.len())?
-    };
-    let package = build_package(kernel, initrd, Some(&dtb), Some(bootargs)).map_err(bad)?;
-    Ok(Prepared {
-        package,
-        bootargs: bootargs.to_string(),
-        layout,
-        initrd_len,
+        },
+        BootError::RamTooSmall { .. } => LaunchError::GuestRamTooSmall { reason },
+        BootError::BootargsTooLong { len, max } => LaunchError::AppendTooLong { len, max },
+        reason => LaunchError::GuestInvalid {
+            path: path.to_path_buf(),
+            reason,
+        },
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared_abi::boot::Fdt;
+    use crate::vm::MAX_APPEND;
+    use shared_abi::boot::{
+        arm64_image_header, boot_layout, build_package, dtb_memory, package_layout, parse_package,
+        Fdt,
+    };
+    use shared_abi::guest::RAM_BASE;
 
     fn image(len: usize) -> Vec<u8> {
         let mut k = vec![0u8; len];
@@ -146,7 +77,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.bootargs, DEFAULT_APPEND);
-        let pkg = parse_package(&p.package).unwrap();
+        let pkg = parse_package(&p.blob).unwrap();
         assert_eq!(pkg.kernel, &k[..]);
         assert_eq!(pkg.initrd, Some(&b"\x1f\x8bINITRD"[..]));
         assert_eq!(pkg.bootargs, Some(DEFAULT_APPEND));
@@ -158,6 +89,8 @@ mod tests {
         let hdr = arm64_image_header(pkg.kernel).unwrap();
         let again = boot_layout(RAM_BASE, 64 << 20, &hdr, 5000, 8, dtb.len() as u64).unwrap();
         assert_eq!(again, p.layout);
+        assert_eq!(package_layout(&pkg, RAM_BASE, 64 << 20).unwrap(), p.layout);
+        assert_eq!(dtb_memory(dtb).unwrap(), (RAM_BASE, 64 << 20));
     }
 
     #[test]
@@ -165,11 +98,11 @@ mod tests {
         let k = image(5000);
         let fit = build_package(&k, Some(b"fit-initrd"), None, Some("from fit")).unwrap();
         let p = prepare(Path::new("f"), &fit, None, None, 64 << 20).unwrap();
-        let pkg = parse_package(&p.package).unwrap();
+        let pkg = parse_package(&p.blob).unwrap();
         assert_eq!(pkg.initrd, Some(&b"fit-initrd"[..]));
         assert_eq!(pkg.bootargs, Some("from fit"));
         let p = prepare(Path::new("f"), &fit, Some(b"mine"), Some("cli"), 64 << 20).unwrap();
-        let pkg = parse_package(&p.package).unwrap();
+        let pkg = parse_package(&p.blob).unwrap();
         assert_eq!(pkg.initrd, Some(&b"mine"[..]));
         assert_eq!(pkg.bootargs, Some("cli"));
         assert_eq!(p.bootargs, "cli");

@@ -162,7 +162,10 @@ impl Services {
             }
             Hypercall::Clock => {
                 reserved(args, 0)?;
-                Ok([self.now_ns(), self.params.tsc_hz, 0, 0])
+                let wall = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as u64);
+                Ok([self.now_ns(), self.params.tsc_hz, wall, 0])
             }
             Hypercall::GuestInfo => {
                 reserved(args, 0)?;

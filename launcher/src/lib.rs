@@ -21,6 +21,7 @@ pub mod guest;
 pub mod hypercall;
 pub mod memory;
 pub mod size;
+pub mod term;
 pub mod vm;
 
 pub use cli::Cli;

@@ -23,7 +23,7 @@ use crate::memory::GuestMemory;
 use crate::size::format_size;
 
 /// Longest `--append` accepted (arm64 Linux's COMMAND_LINE_SIZE is 2048, NUL included).
-pub const MAX_APPEND: usize = 2047;
+pub const MAX_APPEND: usize = shared_abi::boot::MAX_BOOTARGS;
 
 /// Everything a run needs.
 #[derive(Clone, Debug)]
@@ -152,7 +152,7 @@ impl Vm {
             Some(p) => p.bootargs.clone(),
             None => config.append.clone().unwrap_or_default(),
         };
-        let package = prepared.map(|p| p.package);
+        let package = prepared.map(|p| p.blob);
         let engine = elf::read_engine(&config.engine, config.engine_hint)?;
         let glen = package.as_ref().map(|g| g.len() as u64);
         let layout =
@@ -252,6 +252,12 @@ impl Vm {
             start: c.start,
         };
         let input: InputQueue = Arc::new(Mutex::new(VecDeque::new()));
+        // Raw terminal while a guest runs (self-tests read no input).
+        let _raw = if c.selftest {
+            None
+        } else {
+            crate::term::RawMode::enter()
+        };
         spawn_stdin_reader(input.clone(), self.vm.clone())?;
         install_dump_signal();
         let mut services = Services::new(params, Box::new(std::io::stdout()), input);
@@ -514,6 +520,7 @@ fn spawn_stdin_reader(queue: InputQueue, vm: Arc<VmFd>) -> Result<(), LaunchErro
             block_dump_signal();
             let mut buf = [0u8; 4096];
             let mut stdin = std::io::stdin();
+            let mut escape = crate::term::Escape::default();
             loop {
                 let n = match stdin.read(&mut buf) {
                     Ok(0) => return,
@@ -521,10 +528,21 @@ fn spawn_stdin_reader(queue: InputQueue, vm: Arc<VmFd>) -> Result<(), LaunchErro
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(_) => return,
                 };
+                let f = escape.feed(&buf[..n]);
+                if f.quit {
+                    // Ctrl-A x, as in QEMU: leave at once with status 0.
+                    crate::term::restore();
+                    let _ = std::io::Write::flush(&mut std::io::stdout());
+                    eprintln!("\r\nlauncher: terminated (Ctrl-A x)");
+                    std::process::exit(0);
+                }
+                if f.bytes.is_empty() {
+                    continue;
+                }
                 queue
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .extend(&buf[..n]);
+                    .extend(&f.bytes);
                 let msi = kvm_msi {
                     address_lo: 0xfee0_0000,
                     data: u32::from(vector::CONSOLE),

@@ -59,6 +59,10 @@ pub enum BootError {
     BadRam(u64),
     #[error("cannot build the device tree: {0}")]
     Build(&'static str),
+    #[error("neither a FIT image nor an arm64 kernel Image")]
+    UnknownFormat,
+    #[error("the kernel command line is {len} bytes long; at most {max} are allowed")]
+    BootargsTooLong { len: usize, max: usize },
 }
 
 fn be32(b: &[u8], off: usize) -> Result<u32, BootError> {
@@ -554,10 +558,46 @@ pub fn boot_layout(
     })
 }
 
+/// Where a parsed package's files go in `ram_size` bytes of RAM at `ram_base`: the
+/// engine's one call (the launcher computed the same layout to write the DTB's initrd
+/// addresses).
+pub fn package_layout(
+    pkg: &GuestPackage<'_>,
+    ram_base: u64,
+    ram_size: u64,
+) -> Result<BootLayout, BootError> {
+    let hdr = arm64_image_header(pkg.kernel)?;
+    boot_layout(
+        ram_base,
+        ram_size,
+        &hdr,
+        pkg.kernel.len() as u64,
+        pkg.initrd.map_or(0, |i| i.len() as u64),
+        pkg.dtb.map_or(0, |d| d.len() as u64),
+    )
+}
+
+/// The first RAM range (base, size) of a DTB's `/memory` node (2 address and 2 size
+/// cells): the guest RAM size on hosts that do not pass it otherwise (QEMU path).
+pub fn dtb_memory(dtb: &[u8]) -> Result<(u64, u64), BootError> {
+    let root = Fdt::new(dtb)?.root()?;
+    let mem = root
+        .find_child(|c| (c.name == "memory" || c.name.starts_with("memory@")).then_some(c))?
+        .ok_or(BootError::BadFdt("no /memory node"))?;
+    let reg = mem
+        .property("reg")?
+        .filter(|r| r.len() >= 16)
+        .ok_or(BootError::BadFdt("/memory has no 64-bit reg"))?;
+    let cell = |i: usize| be32(reg, i * 4).map(u64::from);
+    Ok(((cell(0)? << 32) | cell(1)?, (cell(2)? << 32) | cell(3)?))
+}
+
 #[cfg(feature = "std")]
 mod build;
 #[cfg(feature = "std")]
-pub use build::{build_dtb, build_package, DtbConfig};
+pub use build::{
+    build_dtb, build_package, make_package, DtbConfig, Package, DEFAULT_BOOTARGS, MAX_BOOTARGS,
+};
 
 #[cfg(test)]
 mod tests;

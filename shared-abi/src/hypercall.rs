@@ -24,7 +24,8 @@ pub enum Hypercall {
     ConsoleRead = 2,
     /// args: [code, msg paddr, msg len]. Does not return. Code 0 = success.
     Exit = 3,
-    /// ret[0] = monotonic nanoseconds since launcher start, ret[1] = TSC frequency in Hz.
+    /// ret[0] = monotonic nanoseconds since launcher start, ret[1] = TSC frequency in Hz,
+    /// ret[2] = wall-clock nanoseconds since the Unix epoch.
     Clock = 4,
     /// ret[0] = guest image paddr, ret[1] = its length,
     /// ret[2] = initrd paddr (0 if none), ret[3] = initrd length.
@@ -86,6 +87,8 @@ pub mod exit_code {
     pub const BAD_GUEST: u64 = 4;
     /// Not enough memory for the engine or the guest.
     pub const NO_MEMORY: u64 = 5;
+    /// The guest kernel panicked (its console printed "Kernel panic - not syncing").
+    pub const GUEST_PANIC: u64 = 6;
 }
 
 /// The hypercall parameter block.

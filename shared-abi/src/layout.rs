@@ -56,7 +56,7 @@ pub const BOOT_STACK_TOP: u64 = 0x10_0000;
 
 /// Memory the engine keeps for itself beyond its image: heap, stacks, page tables,
 /// the code cache. The launcher adds it to the guest RAM size (`-m`).
-pub const ENGINE_POOL: u64 = 96 * 1024 * 1024;
+pub const ENGINE_POOL: u64 = 352 * 1024 * 1024;
 
 /// Smallest guest RAM the launcher accepts.
 pub const MIN_GUEST_RAM: u64 = 16 * 1024 * 1024;

@@ -42,4 +42,5 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
+pub mod console;
 pub mod run;

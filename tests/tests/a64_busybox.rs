@@ -191,6 +191,9 @@ fn shell_pipelines() {
         "cat data.txt | gzip -c | gunzip -c | md5sum; for i in 3 1 2; do echo $i; done | sort",
     ]);
     assert!(out.ends_with(b"1\n2\n3\n"));
+    // SIGPIPE: `yes` is killed when `head` exits
+    let out = ok(&["sh", "-c", "yes | head -n 3; sort -n data.txt | head -n 1"]);
+    assert!(out.starts_with(b"y\ny\ny\n"));
     let r = bb(
         &[
             "sh",

@@ -73,3 +73,31 @@ fn stdin_filter() {
     check("stdin_filter", &[], &input);
     check("stdin_filter", &[], b"");
 }
+
+#[test]
+fn sysregs_dczva() {
+    check("sysregs", &[], b"");
+}
+
+#[test]
+fn fatal_events_match_qemu() {
+    let _ = a64_user();
+    let prog = build("sysregs");
+    let dir = work_dir("run-fatal");
+    for (what, status) in [
+        ("undef", 132),
+        ("brk", 133),
+        ("segv", 139),
+        ("abort", 134),
+        ("exit", 42),
+        ("misaligned", 135),
+    ] {
+        let r = diff_run(&prog, &[what], b"", &dir);
+        assert_eq!(
+            r.status,
+            status,
+            "{what}: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+    }
+}

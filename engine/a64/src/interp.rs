@@ -71,6 +71,18 @@ pub trait Memory {
     fn fetch(&mut self, addr: u64) -> Result<u32, MemFault> {
         self.read(addr, MemAttr::plain(4)).map(|v| v as u32)
     }
+    /// Reads a system register the core does not model ([`SysReg::Impl`], key from
+    /// [`crate::sysreg::key`]) at `cpu.el`; `None`: the access is UNDEFINED.
+    fn sys_read(&mut self, cpu: &mut Cpu, key: u32) -> Option<u64> {
+        let _ = (cpu, key);
+        None
+    }
+    /// Writes a system register the core does not model; `false`: UNDEFINED. The block
+    /// ends after every such write, so the environment may change any CPU state here.
+    fn sys_write(&mut self, cpu: &mut Cpu, key: u32, val: u64) -> bool {
+        let _ = (cpu, key, val);
+        false
+    }
     /// CNTVCT_EL0: the virtual counter.
     fn cntvct(&mut self) -> u64 {
         0
@@ -114,7 +126,7 @@ pub mod consts {
     /// DC ZVA block size in bytes.
     pub const ZVA_BYTES: u64 = 64;
     /// FPCR bits that exist in ARMv8.0 (AHP, DN, FZ, RMode, Stride, Len, trap enables).
-    pub const FPCR_MASK: u32 = 0x07ff_9f00;
+    pub const FPCR_MASK: u32 = 0x07f7_0000;
     /// FPSR bits that exist (QC, IDC, IXC, UFC, OFC, DZC, IOC).
     pub const FPSR_MASK: u32 = 0x0800_009f;
 }
@@ -152,6 +164,25 @@ pub fn cond_holds(cond: u8, nzcv: u32) -> bool {
 /// NZCV of `a + b + carry` in `bits` width (a, b already masked).
 #[inline]
 pub fn add_flags(a: u128, b: u128, carry: u128, bits: u32) -> u32 {
+    if bits == 64 {
+        let (a, b) = (a as u64, b as u64);
+        let (s1, c1) = a.overflowing_add(b);
+        let (r, c2) = s1.overflowing_add(carry as u64);
+        let c = (c1 | c2) as u32;
+        let n = (r >> 63) as u32;
+        let z = (r == 0) as u32;
+        let v = (((a ^ r) & (b ^ r)) >> 63) as u32;
+        return (n << 31) | (z << 30) | (c << 29) | (v << 28);
+    }
+    if bits == 32 {
+        let sum = (a as u64) + (b as u64) + (carry as u64);
+        let r = sum as u32;
+        let c = (sum >> 32) as u32 & 1;
+        let n = r >> 31;
+        let z = (r == 0) as u32;
+        let v = (((a as u32 ^ r) & (b as u32 ^ r)) >> 31) & 1;
+        return (n << 31) | (z << 30) | (c << 29) | (v << 28);
+    }
     let mask = if bits == 128 {
         u128::MAX
     } else {
@@ -289,7 +320,7 @@ pub fn sys_read<M: Memory + ?Sized>(cpu: &Cpu, mem: &mut M, reg: SysReg) -> u64 
         SysReg::Fpcr => cpu.fpcr as u64,
         SysReg::Fpsr => cpu.fpsr as u64,
         SysReg::Daif => cpu.daif as u64,
-        SysReg::SpSel => 0,
+        SysReg::SpSel | SysReg::Impl(_) => 0,
         SysReg::CurrentEl => (cpu.el as u64) << 2,
         SysReg::TpidrEl0 => cpu.tpidr_el0,
         SysReg::TpidrroEl0 => cpu.tpidrro_el0,
@@ -309,6 +340,7 @@ pub fn sys_write(cpu: &mut Cpu, reg: SysReg, v: u64) {
         SysReg::Fpsr => cpu.fpsr = v as u32 & consts::FPSR_MASK,
         SysReg::Daif => cpu.daif = v as u32 & 0x3c0,
         SysReg::TpidrEl0 => cpu.tpidr_el0 = v,
+        SysReg::TpidrroEl0 => cpu.tpidrro_el0 = v,
         _ => {}
     }
 }
@@ -325,6 +357,16 @@ pub fn run_block<M: Memory + ?Sized>(
     }
     let t = &mut temps[..];
     let mut pc = block.pc;
+    let mut raw = 0u32;
+    macro_rules! undef {
+        () => {{
+            cpu.pc = pc;
+            return Exit::Exception {
+                kind: ExcKind::Undef(raw),
+                pc,
+            };
+        }};
+    }
     macro_rules! fault {
         ($f:expr) => {{
             cpu.pc = pc;
@@ -333,7 +375,10 @@ pub fn run_block<M: Memory + ?Sized>(
     }
     for op in &block.ops {
         match *op {
-            Op::Insn { pc: p, .. } => pc = p,
+            Op::Insn { pc: p, raw: r } => {
+                pc = p;
+                raw = r;
+            }
             Op::Const { dst, val, .. } => t[dst.0 as usize] = val,
             Op::Get { dst, reg } => {
                 t[dst.0 as usize] = match reg {
@@ -466,6 +511,21 @@ pub fn run_block<M: Memory + ?Sized>(
                         fault!(f)
                     }
                     off += 8;
+                }
+            }
+            Op::SysRead {
+                dst,
+                reg: SysReg::Impl(key),
+            } => match mem.sys_read(cpu, key) {
+                Some(v) => t[dst.0 as usize] = v as u128,
+                None => undef!(),
+            },
+            Op::SysWrite {
+                reg: SysReg::Impl(key),
+                src,
+            } => {
+                if !mem.sys_write(cpu, key, t[src.0 as usize] as u64) {
+                    undef!()
                 }
             }
             Op::SysRead { dst, reg } => t[dst.0 as usize] = sys_read(cpu, mem, reg) as u128,

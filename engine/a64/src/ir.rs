@@ -265,6 +265,11 @@ pub enum SysReg {
     CntvctEl0,
     /// A read-only identification register with a fixed value (MIDR_EL1, ID_AA64*...).
     Const(u64),
+    /// A register the core does not model itself: the access goes to the environment
+    /// ([`crate::interp::Memory::sys_read`] / [`crate::interp::Memory::sys_write`]), which
+    /// may refuse it (the instruction is then UNDEFINED). The value is the encoding key
+    /// [`crate::sysreg::key`] (op0, op1, CRn, CRm, op2).
+    Impl(u32),
 }
 
 /// The signature of a helper function called by [`Op::Call`].

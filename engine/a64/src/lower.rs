@@ -402,3 +402,21 @@ pub fn lower_block<E>(
     }
     Ok(b.finish(pc, n, cur))
 }
+
+/// Whether `insn` is an FP/AdvSIMD instruction that `CPACR_EL1.FPEN` traps: SIMD&FP data
+/// processing (including crypto), SIMD&FP loads/stores, and MRS/MSR of FPCR/FPSR.
+/// A system runner checks this while forming blocks when FP is trapped at the current EL.
+pub fn uses_fp(insn: u32) -> bool {
+    let op0 = (insn >> 25) & 0xf;
+    // Data processing -- SIMD and FP: op0 = x111.
+    if op0 & 0b0111 == 0b0111 {
+        return true;
+    }
+    // Loads and stores: op0 = x1x0, with V (bit 26) set.
+    if op0 & 0b0101 == 0b0100 && insn & (1 << 26) != 0 {
+        return true;
+    }
+    // MRS/MSR (register) of FPCR (3,3,4,4,0) / FPSR (3,3,4,4,1).
+    let sysreg = insn & 0xffd0_0000 == 0xd510_0000 && (insn >> 19) & 1 == 1;
+    sysreg && (insn >> 5) & 0x7ffe == crate::sysreg::key(3, 3, 4, 4, 0) & 0x7ffe
+}

@@ -17,8 +17,8 @@ pub mod id {
     pub const ID_AA64MMFR0_EL1: u64 = 0x1124;
     /// ID_AA64MMFR1_EL1: PAN.
     pub const ID_AA64MMFR1_EL1: u64 = 0x0010_0000;
-    /// ID_AA64DFR0_EL1: debug v8, 6 breakpoints, 4 watchpoints.
-    pub const ID_AA64DFR0_EL1: u64 = 0x1030_5106;
+    /// ID_AA64DFR0_EL1: debug v8, 6 breakpoints, 4 watchpoints, no PMU (PMUVer = 0).
+    pub const ID_AA64DFR0_EL1: u64 = 0x1030_5006;
 }
 
 /// A resolved system register access.
@@ -34,7 +34,30 @@ pub struct SysRegInfo {
 
 const RO: u8 = u8::MAX;
 
-/// Looks up a system register encoding (op0 is 2 or 3).
+/// The key of a system register encoding: `op0:op1:CRn:CRm:op2` packed as in the
+/// MRS/MSR instruction bits \[20:5\] (op0 in bits 15..14).
+pub const fn key(op0: u32, op1: u32, crn: u32, crm: u32, op2: u32) -> u32 {
+    ((op0 & 3) << 14) | ((op1 & 7) << 11) | ((crn & 15) << 7) | ((crm & 15) << 3) | (op2 & 7)
+}
+
+/// Splits a [`key`] into (op0, op1, CRn, CRm, op2).
+pub const fn unkey(k: u32) -> (u32, u32, u32, u32, u32) {
+    (
+        (k >> 14) & 3,
+        (k >> 11) & 7,
+        (k >> 7) & 15,
+        (k >> 3) & 15,
+        k & 7,
+    )
+}
+
+/// Key of the PSTATE.PAN register (MRS/MSR PAN), also used for `MSR PAN, #imm`.
+pub const KEY_PAN: u32 = key(3, 0, 4, 2, 3);
+/// Key of SPSel, also used for `MSR SPSel, #imm`.
+pub const KEY_SPSEL: u32 = key(3, 0, 4, 2, 0);
+
+/// Looks up a system register encoding the core models itself (op0 is 2 or 3).
+/// `None`: the register is the environment's ([`SysReg::Impl`]).
 pub fn lookup(op0: u32, op1: u32, crn: u32, crm: u32, op2: u32) -> Option<SysRegInfo> {
     let r = |reg, read_el, write_el| {
         Some(SysRegInfo {
@@ -48,7 +71,8 @@ pub fn lookup(op0: u32, op1: u32, crn: u32, crm: u32, op2: u32) -> Option<SysReg
         (3, 3, 4, 2, 1) => r(SysReg::Daif, 1, 1),
         (3, 3, 4, 4, 0) => r(SysReg::Fpcr, 0, 0),
         (3, 3, 4, 4, 1) => r(SysReg::Fpsr, 0, 0),
-        (3, 0, 4, 2, 0) => r(SysReg::SpSel, 1, 1),
+        // SPSel: EL1 only, banked stack pointers are the environment's (system mode).
+        (3, 0, 4, 2, 0) => r(SysReg::Impl(KEY_SPSEL), 1, 1),
         (3, 0, 4, 2, 2) => r(SysReg::CurrentEl, 1, RO),
         (3, 3, 13, 0, 2) => r(SysReg::TpidrEl0, 0, 0),
         (3, 3, 13, 0, 3) => r(SysReg::TpidrroEl0, 0, 1),

@@ -5,13 +5,15 @@ use crate::ir::{Barrier, ExcKind, Maint, Op, Reg, SysReg, Ty};
 use crate::lower::Builder;
 use crate::sysreg;
 
-/// SVC/HVC/SMC/BRK/HLT (DCPS* are UNDEF: no external debug).
+/// SVC/HVC/SMC/BRK/HLT (DCPS* are UNDEF: no external debug; HVC/SMC are UNDEF at EL0).
 pub fn excgen(b: &mut Builder, x: f::EXCGEN) {
     let imm = x.imm16 as u16;
     let kind = match (x.opc, x.ll) {
         (0, 1) => ExcKind::Svc(imm),
+        // HVC is UNDEFINED at EL0; SMC is UNDEFINED everywhere (no EL3 is implemented).
+        (0, 2) if b.el == 0 => return b.undef(),
         (0, 2) => ExcKind::Hvc(imm),
-        (0, 3) => ExcKind::Smc(imm),
+        (0, 3) => return b.undef(),
         (1, 0) => ExcKind::Brk(imm),
         (2, 0) => ExcKind::Hlt(imm),
         _ => return b.undef(),
@@ -74,6 +76,22 @@ pub fn msr_imm(b: &mut Builder, x: f::MSR_imm) {
             });
             b.end_block();
         }
+        // PAN (op1 = 0, op2 = 4) and SPSel (op1 = 0, op2 = 5): the environment's.
+        (0, 4) | (0, 5) => {
+            let key = if x.op2 == 4 {
+                sysreg::KEY_PAN
+            } else {
+                sysreg::KEY_SPSEL
+            };
+            // Same value layout as the register forms: PAN in bit 22, SPSel in bit 0.
+            let shift = if x.op2 == 4 { 22 } else { 0 };
+            let v = b.k64(((x.CRm & 1) as u64) << shift);
+            b.emit(Op::SysWrite {
+                reg: SysReg::Impl(key),
+                src: v,
+            });
+            b.end_block();
+        }
         _ => b.undef(),
     }
 }
@@ -112,7 +130,10 @@ fn resolve(
     op2: u32,
     write: bool,
 ) -> Option<SysReg> {
-    let info = sysreg::lookup(2 + o0, op1, crn, crm, op2)?;
+    let Some(info) = sysreg::lookup(2 + o0, op1, crn, crm, op2) else {
+        // Not modelled by the core: the environment decides (it may UNDEF).
+        return Some(SysReg::Impl(sysreg::key(2 + o0, op1, crn, crm, op2)));
+    };
     let need = if write { info.write_el } else { info.read_el };
     (b.el >= need).then_some(info.reg)
 }

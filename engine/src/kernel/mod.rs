@@ -496,11 +496,11 @@ fn mask_legacy_pic() {
 }
 
 /// Ring-0 port I/O for the QEMU host (the launcher path never needs it): COM1, the
-/// isa-debug-exit device, the PIT and fw_cfg only.
+/// isa-debug-exit device, the PIT, the CMOS clock and fw_cfg only.
 pub extern "C" fn pio_service(port: u64, value: u64, mode: u64) -> u64 {
     let port16 = port as u16;
     let allowed = port == port16 as u64
-        && matches!(port16, 0x3f8..=0x3ff | 0xf4 | 0x40..=0x43 | 0x61 | 0x510 | 0x511);
+        && matches!(port16, 0x3f8..=0x3ff | 0xf4 | 0x40..=0x43 | 0x61 | 0x70 | 0x71 | 0x510 | 0x511);
     if !allowed {
         return u64::MAX;
     }

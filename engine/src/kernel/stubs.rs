@@ -43,7 +43,10 @@ pub enum Svc {
     SetDeadline = 6,
     /// x2APIC EOI. The interrupt stubs EOI themselves; this is for interrupt sources
     /// the monitor acknowledges late (level-triggered devices of the guest platform).
-    #[expect(dead_code, reason = "first user: the guest platform's device interrupts")]
+    #[expect(
+        dead_code,
+        reason = "first user: the guest platform's device interrupts"
+    )]
     Eoi = 7,
     /// Spin rdi iterations of a 2-instruction loop in ring 0 (calibration).
     Spin = 8,

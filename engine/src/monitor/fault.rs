@@ -70,7 +70,10 @@ pub static UPCALLS: AtomicU64 = AtomicU64::new(0);
 /// Runs `f`; faults in it go to `handler`. Returns `Err(frame)` if the handler
 /// abandons `f`. Abandoning skips the destructors of `f`'s locals: use it around code
 /// that owns nothing that must be dropped.
-#[expect(clippy::result_large_err, reason = "the frame is the answer; catch is not a hot path")]
+#[expect(
+    clippy::result_large_err,
+    reason = "the frame is the answer; catch is not a hot path"
+)]
 pub fn catch<R, F: FnOnce() -> R>(
     handler: &mut dyn FnMut(&mut FaultFrame) -> Action,
     f: F,

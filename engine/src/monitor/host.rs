@@ -109,7 +109,9 @@ pub fn init(kind: HostKind, ramdisk: Option<(u64, u64)>) -> &'static Host {
     HOST.call_once(|| match kind {
         HostKind::Launcher => {
             let b = hypercall(Hypercall::Clock, [0; 4]);
-            Host::Launcher { tsc_hz: b.ret[1].max(1) }
+            Host::Launcher {
+                tsc_hz: b.ret[1].max(1),
+            }
         }
         HostKind::Qemu => Host::Qemu(QemuHost::new(ramdisk)),
     })
@@ -192,6 +194,14 @@ impl Host {
                 let t = rdtsc().wrapping_sub(q.tsc0) as u128;
                 (t * 1_000_000_000 / q.tsc_hz.max(1) as u128) as u64
             }
+        }
+    }
+
+    /// Wall-clock nanoseconds since the Unix epoch (0 if the host has no clock).
+    pub fn wall_clock_ns(&self) -> u64 {
+        match self {
+            Host::Launcher { .. } => hypercall(Hypercall::Clock, [0; 4]).ret[2],
+            Host::Qemu(_) => cmos_unix_secs().saturating_mul(1_000_000_000),
         }
     }
 
@@ -378,6 +388,25 @@ impl QemuHost {
         }
         None
     }
+}
+
+/// The PC's CMOS real-time clock (QEMU keeps it in UTC), as Unix seconds.
+fn cmos_unix_secs() -> u64 {
+    let reg = |r: u64| {
+        pio_out(0x70, r, 1);
+        pio_in(0x71, 1)
+    };
+    // Wait for no update in progress, then read; status B bit 2 = binary, else BCD.
+    for _ in 0..10_000 {
+        if reg(0x0a) & 0x80 == 0 {
+            break;
+        }
+    }
+    let binary = reg(0x0b) & 4 != 0;
+    let conv = |v: u64| if binary { v } else { (v & 0x0f) + (v >> 4) * 10 };
+    let (sec, min, hour) = (conv(reg(0)), conv(reg(2)), conv(reg(4) & 0x7f));
+    let (day, mon, year) = (conv(reg(7)), conv(reg(8)), 2000 + conv(reg(9)));
+    engine::bootargs::unix_time(year, mon, day, hour, min, sec)
 }
 
 /// TSC frequency from PIT channel 2 counting down 50 ms.

@@ -3,22 +3,23 @@
 pub mod calibrate;
 pub mod console;
 pub mod fault;
+pub mod guest;
+pub mod heap;
 pub mod host;
 pub mod selftest;
 pub mod timer;
 
 use crate::kernel::{self, Handoff, PhysMap, FRAMES};
-use crate::{mprint, mprintln};
+use crate::mprintln;
 use engine::calib::Calibration;
 use engine::paging::{self, PAGE_4K, USER, WRITABLE};
-use linked_list_allocator::LockedHeap;
 use shared_abi::hypercall::exit_code;
 
 #[global_allocator]
-static HEAP: LockedHeap = LockedHeap::empty();
+static HEAP: heap::Heap = heap::Heap::empty();
 
 /// The monitor's heap.
-const HEAP_SIZE: u64 = 16 * 1024 * 1024;
+const HEAP_SIZE: u64 = 256 * 1024 * 1024;
 
 /// Ring-3 entry from `kernel::stage2`.
 pub extern "C" fn monitor_entry(h: &'static Handoff) -> ! {
@@ -32,10 +33,7 @@ pub extern "C" fn monitor_entry(h: &'static Handoff) -> ! {
     };
     // SAFETY: the range is fresh memory from the frame allocator, mapped user-writable
     // through the physical map, and handed to the allocator once.
-    unsafe {
-        HEAP.lock()
-            .init(PhysMap::ptr::<u8>(heap), HEAP_SIZE as usize)
-    };
+    unsafe { HEAP.init(PhysMap::ptr::<u8>(heap), HEAP_SIZE as usize) };
 
     let cfg = match host.boot_config() {
         Ok(c) => c,
@@ -70,14 +68,12 @@ pub static CALIBRATION: spin::Once<Calibration> = spin::Once::new();
 
 fn run_guest(host: &host::Host, cfg: &host::BootConfig) -> u64 {
     match host.guest_image() {
-        Some((paddr, len)) => {
-            let img = host::phys_slice(paddr, len);
-            let magic = &img[..img.len().min(4)];
-            mprint!("engine: guest image of {len} bytes at {paddr:#x} (starts {magic:02x?}), ");
-            mprint!("{} MiB of guest RAM requested; ", cfg.guest_ram >> 20);
-            mprintln!("running AArch64 guests is not implemented yet");
-            exit_code::BAD_GUEST
-        }
+        Some((paddr, len)) => guest::run(
+            host,
+            host::phys_slice(paddr, len),
+            cfg.guest_ram,
+            cfg.options.stats,
+        ),
         None => {
             mprintln!("engine: no guest image was given");
             exit_code::BAD_GUEST

@@ -2,7 +2,9 @@
 
 use vm_fdt::FdtWriter;
 
-use super::{arm64_image_header, BootError};
+use super::{
+    arm64_image_header, boot_layout, is_arm64_image, is_fdt, parse_package, BootError, BootLayout,
+};
 use crate::guest::{
     GICC_BASE, GICC_SIZE, GICD_BASE, GICD_SIZE, RAM_BASE, RTC_BASE, RTC_SIZE, RTC_SPI,
     TIMER_PPI_HYP, TIMER_PPI_NONSECURE_PHYS, TIMER_PPI_SECURE_PHYS, TIMER_PPI_VIRT, UART_BASE,
@@ -219,6 +221,8 @@ pub fn build_package(
     let root = f.begin_node("").map_err(err)?;
     f.property_string("description", "hvarm guest package")
         .map_err(err)?;
+    // U-Boot's tools want a timestamp; 0 keeps packages reproducible.
+    f.property_u32("timestamp", 0).map_err(err)?;
     f.property_u32("#address-cells", 1).map_err(err)?;
     let images = f.begin_node("images").map_err(err)?;
     fit_image(
@@ -253,4 +257,90 @@ pub fn build_package(
     f.end_node(confs).map_err(err)?;
     f.end_node(root).map_err(err)?;
     f.finish().map_err(err)
+}
+
+/// Kernel command line when neither the caller nor the FIT gives one.
+pub const DEFAULT_BOOTARGS: &str = "console=ttyAMA0";
+/// Longest command line (arm64 Linux's COMMAND_LINE_SIZE is 2048, NUL included).
+pub const MAX_BOOTARGS: usize = 2047;
+
+/// The package the engine boots, and how it was laid out.
+#[derive(Clone, Debug)]
+pub struct Package {
+    /// FIT with kernel, initrd (if any), the generated DTB and bootargs.
+    pub blob: Vec<u8>,
+    /// The effective kernel command line.
+    pub bootargs: String,
+    /// Where the files go in guest RAM (at [`RAM_BASE`]).
+    pub layout: BootLayout,
+    /// Length of the initrd (0: none).
+    pub initrd_len: u64,
+}
+
+/// Turns a user's guest file into the engine's package. `guest` is a FIT (its
+/// ramdisk and bootargs are used unless `initrd` / `append` override them; a DTB in
+/// it is ignored: the platform is ours) or a raw arm64 `Image` (then `initrd` and
+/// `append`, default [`DEFAULT_BOOTARGS`], are used as QEMU uses them). Places the
+/// files in `ram_size` bytes of RAM with [`boot_layout`], builds the DTB with the
+/// initrd's addresses and writes a FIT with [`build_package`].
+pub fn make_package(
+    guest: &[u8],
+    initrd: Option<&[u8]>,
+    append: Option<&str>,
+    ram_size: u64,
+) -> Result<Package, BootError> {
+    let (kernel, initrd, bootargs) = if is_fdt(guest) {
+        let pkg = parse_package(guest)?;
+        (
+            pkg.kernel,
+            initrd.or(pkg.initrd),
+            append.or(pkg.bootargs).unwrap_or(DEFAULT_BOOTARGS),
+        )
+    } else if is_arm64_image(guest) {
+        (guest, initrd, append.unwrap_or(DEFAULT_BOOTARGS))
+    } else {
+        return Err(BootError::UnknownFormat);
+    };
+    if bootargs.len() > MAX_BOOTARGS {
+        return Err(BootError::BootargsTooLong {
+            len: bootargs.len(),
+            max: MAX_BOOTARGS,
+        });
+    }
+    let hdr = arm64_image_header(kernel)?;
+    let initrd_len = initrd.map_or(0, |i| i.len() as u64);
+    let dtb_for = |layout: Option<&BootLayout>| {
+        build_dtb(&DtbConfig {
+            ram_size,
+            bootargs,
+            // The addresses do not change the DTB's size: probe with zeros.
+            initrd: initrd
+                .map(|_| layout.map_or((0, 0), |l| (l.initrd_addr, l.initrd_addr + initrd_len))),
+        })
+    };
+    let place = |dtb_len: usize| {
+        boot_layout(
+            RAM_BASE,
+            ram_size,
+            &hdr,
+            kernel.len() as u64,
+            initrd_len,
+            dtb_len as u64,
+        )
+    };
+    let probe = dtb_for(None)?;
+    let layout = place(probe.len())?;
+    let dtb = dtb_for(Some(&layout))?;
+    // Same length by construction; place again should that ever change.
+    let layout = if dtb.len() == probe.len() {
+        layout
+    } else {
+        place(dtb.len())?
+    };
+    Ok(Package {
+        blob: build_package(kernel, initrd, Some(&dtb), Some(bootargs))?,
+        bootargs: bootargs.to_string(),
+        layout,
+        initrd_len,
+    })
 }

@@ -1,3 +1,5 @@
+extern crate std;
+
 use super::*;
 use crate::guest::RAM_BASE;
 
@@ -318,7 +320,9 @@ mod with_std {
             assert_eq!(p.bootargs, Some("console=ttyAMA0 rdinit=/init"));
             // Every truncation of the file fails cleanly (checked on a sample of cuts;
             // mkimage pads external data to 4 bytes, so the last 3 may be padding).
-            let cuts = (0..fit.len()).step_by(97).chain(fit.len() - 8..fit.len() - 3);
+            let cuts = (0..fit.len())
+                .step_by(97)
+                .chain(fit.len() - 8..fit.len() - 3);
             for cut in cuts {
                 assert!(
                     parse_package(&fit[..cut]).is_err(),

@@ -118,20 +118,57 @@ pub fn run_with(runner: &Path, prog: &Path, args: &[&str], stdin: &[u8], cwd: &P
     let feeder = std::thread::spawn(move || {
         let _ = input.write_all(&data);
     });
-    let o = child.wait_with_output().expect("wait");
+    let reader = |mut r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = r.read_to_end(&mut v);
+            v
+        })
+    };
+    let out = reader(Box::new(child.stdout.take().expect("stdout")));
+    let err = reader(Box::new(child.stderr.take().expect("stderr")));
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break status_code(s);
+        }
+        if start.elapsed() > RUN_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            break TIMED_OUT;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    };
     let _ = feeder.join();
+    let stdout = out.join().expect("stdout reader");
+    let mut stderr = err.join().expect("stderr reader");
+    if status == TIMED_OUT {
+        stderr.extend_from_slice(format!("\n[killed after {RUN_TIMEOUT:?}]").as_bytes());
+    }
     RunResult {
-        stdout: o.stdout,
-        stderr: o.stderr,
-        status: status_code(o.status),
+        stdout,
+        stderr,
+        status,
     }
 }
+
+/// Longest a single guest run may take before it is killed (a hang is a failure).
+pub const RUN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+/// Status reported for a run killed by [`RUN_TIMEOUT`].
+pub const TIMED_OUT: i32 = -2;
 
 /// Runs under qemu-aarch64 and under a64-user and asserts identical stdout and status.
 pub fn diff_run(prog: &Path, args: &[&str], stdin: &[u8], cwd: &Path) -> RunResult {
     require_tool("qemu-aarch64");
     let q = run_with(Path::new("qemu-aarch64"), prog, args, stdin, cwd);
     let a = run_with(&a64_user(), prog, args, stdin, cwd);
+    assert!(
+        q.status != TIMED_OUT && a.status != TIMED_OUT,
+        "{} {args:?} timed out (qemu status {}, a64-user status {})",
+        prog.display(),
+        q.status,
+        a.status
+    );
     if q.stdout != a.stdout || q.status != a.status {
         let show = |v: &[u8]| {
             let s = String::from_utf8_lossy(v);

@@ -20,11 +20,17 @@ impl Rng {
 fn check(word: u32) {
     let mut b = lower(word, 0x40_0000);
     if let Err(e) = verify(&b) {
-        panic!("{word:#010x} ({:?}): {e}\n{b:#?}", decode(word).enc.map(|e| e.name()));
+        panic!(
+            "{word:#010x} ({:?}): {e}\n{b:#?}",
+            decode(word).enc.map(|e| e.name())
+        );
     }
     optimize(&mut b);
     if let Err(e) = verify(&b) {
-        panic!("{word:#010x} ({:?}) after optimize: {e}\n{b:#?}", decode(word).enc.map(|e| e.name()));
+        panic!(
+            "{word:#010x} ({:?}) after optimize: {e}\n{b:#?}",
+            decode(word).enc.map(|e| e.name())
+        );
     }
 }
 
@@ -35,7 +41,11 @@ fn every_encoding_lowers_to_valid_ir() {
         let (m, v) = e.pattern();
         for _ in 0..300 {
             let w = (r.next() & !m) | v;
-            assert!(decode(w).enc.is_some(), "{} pattern word {w:#x} does not decode", e.name());
+            assert!(
+                decode(w).enc.is_some(),
+                "{} pattern word {w:#x} does not decode",
+                e.name()
+            );
             check(w);
         }
     }
@@ -54,7 +64,10 @@ fn random_words_lower_to_valid_ir() {
         }
         check(w);
     }
-    println!("{n} random words lowered in {:?}; {undef} unallocated", start.elapsed());
+    println!(
+        "{n} random words lowered in {:?}; {undef} unallocated",
+        start.elapsed()
+    );
 }
 
 #[test]
@@ -67,6 +80,10 @@ fn decode_speed() {
         found += decode(w).enc.is_some() as usize;
     }
     let t = start.elapsed();
-    println!("decode: {:.1} ns/word over {} random words ({found} allocated)", t.as_nanos() as f64 / words.len() as f64, words.len());
+    println!(
+        "decode: {:.1} ns/word over {} random words ({found} allocated)",
+        t.as_nanos() as f64 / words.len() as f64,
+        words.len()
+    );
     assert!(found > 0);
 }

@@ -3,3 +3,4 @@
 mod basic;
 mod fuzz;
 mod semantics;
+mod system_mode;

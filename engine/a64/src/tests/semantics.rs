@@ -174,6 +174,8 @@ fn undef_and_system_registers() {
         0xd538_1000, /* mrs x0, sctlr_el1 */
         0xd503_42df, /* msr daifset,#2 */
         0xd69f_03e0, /* eret */
+        0xd400_0002, /* hvc #0 */
+        0xd400_0003, /* smc #0 */
     ] {
         let (_, _, exit) = run_to_exit(&[insn], |_, _| {});
         assert_eq!(
@@ -377,5 +379,47 @@ fn flags_and_conditional_ops() {
     assert_eq!(
         cpu.x[8], 1,
         "cset x8, eq (csinc x8, xzr, xzr, ne) with Z set"
+    );
+}
+
+#[test]
+fn el1_system_instructions() {
+    // msr daifset, #2 ; hvc #5
+    let (cpu, _, exit) = run_to_exit(&[0xd503_42df, 0xd400_00a2], |c, _| c.el = 1);
+    assert_eq!(
+        exit,
+        Exit::Exception {
+            kind: ExcKind::Hvc(5),
+            pc: 0x10004
+        }
+    );
+    assert_eq!((cpu.daif, cpu.pc), (0x80, 0x10008));
+    let (_, _, exit) = run_to_exit(&[0xd69f_03e0], |c, _| c.el = 1);
+    assert_eq!(
+        exit,
+        Exit::Exception {
+            kind: ExcKind::Eret,
+            pc: 0x10000
+        }
+    );
+    // mrs x0, currentel
+    let (cpu, _, _) = run_to_exit(&[0xd538_4240, 0xd420_0000], |c, _| c.el = 1);
+    assert_eq!(cpu.x[0], 4);
+    // TLBI VMALLE1 is a maintenance event at EL1 and UNDEF at EL0
+    let (_, _, exit) = run_to_exit(&[0xd508_871f], |c, _| c.el = 1);
+    assert_eq!(
+        exit,
+        Exit::Exception {
+            kind: ExcKind::Maint(crate::ir::Maint::Tlbi),
+            pc: 0x10000
+        }
+    );
+    let (_, _, exit) = run_to_exit(&[0xd508_871f], |_, _| {});
+    assert_eq!(
+        exit,
+        Exit::Exception {
+            kind: ExcKind::Undef(0xd508_871f),
+            pc: 0x10000
+        }
     );
 }

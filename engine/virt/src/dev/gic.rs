@@ -12,6 +12,9 @@
 //! * Inputs: level-sensitive interrupts are pending while their line is high (plus a
 //!   software latch set by `GICD_ISPENDR`); edge-triggered ones latch pending on a rising
 //!   edge or a [`Gic::pulse`].
+//! * `GICC_EOIR` drops the running priority and deactivates, or only drops it when
+//!   `GICC_CTLR.EOImodeS` (bit 9, what Linux calls EOImodeNS) is set; `GICC_DIR` then
+//!   deactivates. Linux uses EOImode 0 unless it runs at EL2.
 //!
 //! Access rules: distributor registers are 32-bit, byte access works for the byte-wide
 //! registers (`IPRIORITYR`, `ITARGETSR`, `CPENDSGIR`, `SPENDSGIR`) and is accepted on the
@@ -48,8 +51,10 @@ const CTLR_EN_GRP1: u32 = 1 << 1;
 const CTLR_ACKCTL: u32 = 1 << 2;
 const CTLR_FIQEN: u32 = 1 << 3;
 const CTLR_CBPR: u32 = 1 << 4;
-const CTLR_EOIMODE_GRP0: u32 = 1 << 9;
-const CTLR_EOIMODE_GRP1: u32 = 1 << 10;
+/// EOImodeS: split priority drop / deactivation for `GICC_EOIR`.
+const CTLR_EOIMODE: u32 = 1 << 9;
+/// EOImodeNS: the same for `GICC_AEOIR`.
+const CTLR_EOIMODE_ALIAS: u32 = 1 << 10;
 const GICC_CTLR_MASK: u32 = 0x7ff;
 
 /// One acknowledged interrupt whose priority has not been dropped yet.
@@ -255,7 +260,11 @@ impl Gic {
     /// priority.
     fn signalable(&self, id: usize) -> bool {
         let group = self.group_of(id);
-        let en = if group == 0 { CTLR_EN_GRP0 } else { CTLR_EN_GRP1 };
+        let en = if group == 0 {
+            CTLR_EN_GRP0
+        } else {
+            CTLR_EN_GRP1
+        };
         let prio = self.priority[id];
         self.cctlr & en != 0
             && prio < self.pmr
@@ -315,9 +324,11 @@ impl Gic {
         }
     }
 
-    /// `GICC_EOIR` / `GICC_AEOIR`: priority drop, plus deactivation unless the group's
-    /// EOImode bit is set. An EOI for an interrupt whose priority is not held is ignored.
-    fn end_of_interrupt(&mut self, value: u32) {
+    /// `GICC_EOIR` (`alias` false) / `GICC_AEOIR` (`alias` true): priority drop, plus
+    /// deactivation unless the register's EOImode bit is set (without Security Extensions
+    /// `EOImodeS`, bit 9, governs `GICC_EOIR` and `EOImodeNS`, bit 10, `GICC_AEOIR`). An
+    /// EOI for an interrupt whose priority is not held is ignored.
+    fn end_of_interrupt(&mut self, value: u32, alias: bool) {
         let id = (value & 0x3ff) as usize;
         if id >= NUM_IRQS {
             return;
@@ -326,10 +337,10 @@ impl Gic {
             return;
         };
         self.running.remove(pos);
-        let eoimode = if self.group_of(id) == 0 {
-            CTLR_EOIMODE_GRP0
+        let eoimode = if alias {
+            CTLR_EOIMODE_ALIAS
         } else {
-            CTLR_EOIMODE_GRP1
+            CTLR_EOIMODE
         };
         if self.cctlr & eoimode == 0 {
             set_bit(&mut self.active, id, false);
@@ -363,7 +374,7 @@ impl Gic {
     /// A guest read of the distributor window (offset from `GICD_BASE`).
     pub fn dist_read(&mut self, offset: u64, size: u8) -> u64 {
         if size == 8 {
-            if offset % 8 != 0 {
+            if !offset.is_multiple_of(8) {
                 return 0;
             }
             let lo = self.dist_read(offset, 4);
@@ -379,7 +390,7 @@ impl Gic {
     /// A guest write of the distributor window.
     pub fn dist_write(&mut self, offset: u64, size: u8, value: u64) {
         if size == 8 {
-            if offset % 8 == 0 {
+            if offset.is_multiple_of(8) {
                 self.dist_write(offset, 4, value & 0xffff_ffff);
                 self.dist_write(offset + 4, 4, value >> 32);
             }
@@ -417,13 +428,9 @@ impl Gic {
             0x300..=0x37c => Self::bits_word(&self.active, off, 0x300),
             0x380..=0x3fc => Self::bits_word(&self.active, off, 0x380),
             0x400..=0x7fc => self.bytes_word(off - 0x400, |g, id| g.priority[id]),
-            0x800..=0xbfc => self.bytes_word(off - 0x800, |g, id| {
-                if id < 32 {
-                    1
-                } else {
-                    g.target[id]
-                }
-            }),
+            0x800..=0xbfc => {
+                self.bytes_word(off - 0x800, |g, id| if id < 32 { 1 } else { g.target[id] })
+            }
             0xc00..=0xcfc => {
                 let first = ((off - 0xc00) * 4) as usize;
                 let mut v = 0;
@@ -436,7 +443,7 @@ impl Gic {
                 v
             }
             0xf10..=0xf1c | 0xf20..=0xf2c => {
-                let first = ((off & 0xf) * 4) as usize;
+                let first = (off & 0xf) as usize;
                 let mut v = 0;
                 for i in 0..4 {
                     if bit(&self.latch, first + i) {
@@ -512,7 +519,7 @@ impl Gic {
                 for i in 0..16 {
                     let id = first + i;
                     // SGI configuration is fixed (edge); only Int_config[1] exists.
-                    if id < 16 || id >= NUM_IRQS || mask & (2 << (2 * i)) == 0 {
+                    if !(16..NUM_IRQS).contains(&id) || mask & (2 << (2 * i)) == 0 {
                         continue;
                     }
                     set_bit(&mut self.edge, id, v & (2 << (2 * i)) != 0);
@@ -521,7 +528,7 @@ impl Gic {
             0xf00 if mask == !0 => self.sgir(v),
             0xf10..=0xf1c | 0xf20..=0xf2c => {
                 let set = off >= 0xf20;
-                let first = ((off & 0xf) * 4) as usize;
+                let first = (off & 0xf) as usize;
                 for i in 0..4 {
                     if v & (1 << (8 * i)) != 0 {
                         set_bit(&mut self.latch, first + i, set);
@@ -549,7 +556,7 @@ impl Gic {
 
     /// A guest read of the CPU interface window (offset from `GICC_BASE`).
     pub fn cpu_read(&mut self, offset: u64, size: u8) -> u64 {
-        if size != 4 || offset % 4 != 0 {
+        if size != 4 || !offset.is_multiple_of(4) {
             return 0;
         }
         let v = match offset {
@@ -571,7 +578,7 @@ impl Gic {
 
     /// A guest write of the CPU interface window.
     pub fn cpu_write(&mut self, offset: u64, size: u8, value: u64) {
-        if size != 4 || offset % 4 != 0 {
+        if size != 4 || !offset.is_multiple_of(4) {
             return;
         }
         let v = value as u32;
@@ -579,7 +586,8 @@ impl Gic {
             0x00 => self.cctlr = v & GICC_CTLR_MASK,
             0x04 => self.pmr = v as u8,
             0x08 => self.bpr = (v & 7) as u8,
-            0x10 | 0x24 => self.end_of_interrupt(v),
+            0x10 => self.end_of_interrupt(v, false),
+            0x24 => self.end_of_interrupt(v, true),
             0x1c => self.abpr = ((v & 7) as u8).max(1),
             0x1000 => self.deactivate(v),
             _ => {}
@@ -913,6 +921,12 @@ mod tests {
         g.cpu_write(DIR, 4, 33);
         assert!(!g.is_active(33));
         assert!(g.irq_line());
+        // EOImodeNS governs AEOIR only: EOIR deactivates again.
+        g.cpu_write(C_CTLR, 4, 1 | (1 << 10));
+        assert_eq!(g.cpu_read(IAR, 4), 33);
+        g.cpu_write(EOIR, 4, 33);
+        assert!(!g.is_active(33));
+        assert_eq!(g.cpu_read(C_CTLR, 4), 1 | (1 << 10));
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub(crate) fn lane(offset: u64, size: u8) -> Option<Lane> {
         4 => 0xffff_ffff,
         _ => return None,
     };
-    if offset % u64::from(size) != 0 {
+    if !offset.is_multiple_of(u64::from(size)) {
         return None;
     }
     let shift = ((offset & 3) * 8) as u32;
@@ -106,8 +106,11 @@ pub const INTID_RTC: u32 = 32 + guest::RTC_SPI;
 /// The whole device side of the board: GICv2, generic timer, PL011, PL031.
 ///
 /// Time: the machine tells the platform the current generic-timer count with
-/// [`Platform::set_now`] (before MMIO accesses, timer register accesses and whenever it
-/// checks for interrupts); the platform then refreshes every interrupt line into the GIC.
+/// [`Platform::set_now`] -- when the host's deadline timer (armed from
+/// [`Platform::next_deadline`]) fires, when a WFI wakes, and before an MMIO access to the
+/// RTC; the timer register accessors take the count themselves. The platform then
+/// refreshes every interrupt line into the GIC. Between those points the lines change
+/// only through MMIO and timer register writes, which refresh them too.
 /// The CPU's IRQ and FIQ inputs are [`Platform::irq_line`] and [`Platform::fiq_line`].
 pub struct Platform {
     pub gic: Gic,
@@ -115,6 +118,8 @@ pub struct Platform {
     pub uart: Pl011,
     pub rtc: Pl031,
     wall: WallClock,
+    /// The count's real rate (CNTFRQ_EL0 is guest-writable and may differ).
+    freq: u64,
     now: u64,
 }
 
@@ -128,6 +133,7 @@ impl Platform {
             uart: Pl011::new(),
             rtc: Pl031::new(),
             wall,
+            freq: u64::from(cntfrq.max(1)),
             now: wall.base_count,
         };
         p.set_now(wall.base_count);
@@ -149,8 +155,7 @@ impl Platform {
 
     /// Unix seconds of the guest's wall clock at the current count.
     pub fn wall_secs(&self) -> u64 {
-        let freq = u64::from(self.timer.frequency().max(1));
-        let elapsed = self.now.saturating_sub(self.wall.base_count) / freq;
+        let elapsed = self.now.saturating_sub(self.wall.base_count) / self.freq;
         self.wall.base_secs.wrapping_add(elapsed)
     }
 
@@ -178,11 +183,10 @@ impl Platform {
     pub fn next_deadline(&self) -> Option<u64> {
         let timer = self.timer.next_deadline(self.now);
         let rtc = self.rtc.next_alarm().map(|secs| {
-            let freq = u64::from(self.timer.frequency().max(1));
             let delta = secs.saturating_sub(self.wall.base_secs);
             self.wall
                 .base_count
-                .saturating_add(delta.saturating_mul(freq))
+                .saturating_add(delta.saturating_mul(self.freq))
         });
         match (timer, rtc) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -190,15 +194,19 @@ impl Platform {
         }
     }
 
-    /// A guest read of a generic-timer system register at the current count.
-    pub fn timer_read(&mut self, reg: TimerReg) -> u64 {
+    /// A guest read of a generic-timer system register at count `now` (also advances
+    /// the platform's time to `now`).
+    pub fn timer_read(&mut self, reg: TimerReg, now: u64) -> u64 {
+        self.set_now(now);
         self.timer.sysreg_read(reg, self.now)
     }
 
-    /// A guest write of a generic-timer system register at the current count.
-    pub fn timer_write(&mut self, reg: TimerReg, value: u64) {
+    /// A guest write of a generic-timer system register at count `now` (also advances
+    /// the platform's time to `now`); refreshes the timer interrupt lines.
+    pub fn timer_write(&mut self, reg: TimerReg, value: u64, now: u64) {
+        self.now = self.now.max(now);
         self.timer.sysreg_write(reg, value, self.now);
-        self.sync_irqs();
+        self.set_now(now);
     }
 
     /// New console input from the host; returns how many bytes the UART took (the rest
@@ -316,7 +324,8 @@ mod tests {
         assert!(p.mmio_write(d, 4, 1));
         assert!(p.mmio_write(c + 4, 4, 0xf0));
         assert!(p.mmio_write(c, 4, 1));
-        // UART: enable RX and RX-timeout interrupts.
+        // UART: FIFOs on, enable RX and RX-timeout interrupts.
+        assert!(p.mmio_write(guest::UART_BASE + 0x2c, 2, 0x70));
         assert!(p.mmio_write(guest::UART_BASE + 0x38, 2, 0x50));
         assert!(!p.irq_line());
         assert_eq!(p.push_console_input(b"hi"), 2);
@@ -341,21 +350,72 @@ mod tests {
         assert!(p.mmio_write(d, 4, 1));
         assert!(p.mmio_write(c + 4, 4, 0xf0));
         assert!(p.mmio_write(c, 4, 1));
-        p.set_now(10_000);
-        p.timer_write(TimerReg::CntvTval, 500);
-        p.timer_write(TimerReg::CntvCtl, 1);
+        p.timer_write(TimerReg::CntvTval, 500, 10_000);
+        p.timer_write(TimerReg::CntvCtl, 1, 10_000);
+        assert_eq!(p.timer_read(TimerReg::CntvCtl, 10_100), 1);
+        assert_eq!(p.timer_read(TimerReg::CntvTval, 10_100), 400);
         assert_eq!(p.next_deadline(), Some(10_500));
         assert!(!p.irq_line());
         p.set_now(10_499);
         assert!(!p.irq_line());
+        assert_eq!(p.timer_read(TimerReg::CntvCtl, 10_499), 1);
         p.set_now(10_500);
         assert!(p.irq_line());
         assert_eq!(p.mmio_read(c + 0xc, 4), Some(INTID_VIRT_TIMER as u64));
         // The handler masks the timer, then EOIs: nothing is pending any more.
-        p.timer_write(TimerReg::CntvCtl, 3);
+        p.timer_write(TimerReg::CntvCtl, 3, 10_600);
         assert!(p.mmio_write(c + 0x10, 4, INTID_VIRT_TIMER as u64));
         assert!(!p.irq_line());
         assert_eq!(p.next_deadline(), None);
+    }
+
+    /// Linux's gic_handle_irq loop with the virtual timer and the UART both pending: each
+    /// is taken once, in priority order, and the loop ends with a spurious read.
+    #[test]
+    fn linux_irq_loop_takes_each_source_once() {
+        let mut p = board();
+        let d = guest::GICD_BASE;
+        let c = guest::GICC_BASE;
+        assert!(p.mmio_write(d + 0x820, 4, 0x0101_0101));
+        assert!(p.mmio_write(d + 0x100, 4, 1 << INTID_VIRT_TIMER));
+        assert!(p.mmio_write(d + 0x104, 4, 1 << (INTID_UART - 32)));
+        assert!(p.mmio_write(d + 0x418, 4, 0xa0a0_a0a0));
+        assert!(p.mmio_write(d + 0x420, 4, 0x9090_9090));
+        assert!(p.mmio_write(d, 4, 1));
+        assert!(p.mmio_write(c + 4, 4, 0xf0));
+        assert!(p.mmio_write(c, 4, 1));
+        assert!(p.mmio_write(guest::UART_BASE + 0x38, 2, 0x50));
+        p.timer_write(TimerReg::CntvCval, 2000, 1000);
+        p.timer_write(TimerReg::CntvCtl, 1, 1000);
+        p.push_console_input(b"k");
+        p.set_now(2000);
+        let mut taken = alloc::vec::Vec::new();
+        loop {
+            let iar = p.mmio_read(c + 0xc, 4).unwrap_or(1023) as u32;
+            let id = iar & 0x3ff;
+            if id >= 1020 {
+                break;
+            }
+            taken.push(id);
+            match id {
+                INTID_UART => {
+                    while p.mmio_read(guest::UART_BASE + 0x18, 2) == Some(0x87) {
+                        p.mmio_read(guest::UART_BASE, 2);
+                    }
+                    let _ = p.mmio_read(guest::UART_BASE, 2);
+                }
+                INTID_VIRT_TIMER => {
+                    let ctl = p.timer_read(TimerReg::CntvCtl, 2001);
+                    assert_eq!(ctl, 5, "ENABLE | ISTATUS");
+                    p.timer_write(TimerReg::CntvCtl, ctl | 2, 2001);
+                }
+                other => panic!("unexpected interrupt {other}"),
+            }
+            assert!(p.mmio_write(c + 0x10, 4, u64::from(iar)));
+            assert!(taken.len() < 10, "interrupt storm: {taken:?}");
+        }
+        assert_eq!(taken, [INTID_UART, INTID_VIRT_TIMER]);
+        assert!(!p.irq_line());
     }
 
     #[test]

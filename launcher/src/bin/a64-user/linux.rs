@@ -35,6 +35,8 @@ pub struct Linux {
     pub code_changed: bool,
     /// Print every system call on stderr (`A64_STRACE=1`).
     pub strace: bool,
+    /// SIGPIPE has its default disposition (terminate).
+    sigpipe_default: bool,
 }
 
 fn errno() -> i64 {
@@ -130,6 +132,7 @@ impl Linux {
             warned: HashSet::new(),
             code_changed: false,
             strace: std::env::var_os("A64_STRACE").is_some(),
+            sigpipe_default: true,
         }
     }
 
@@ -164,10 +167,17 @@ impl Linux {
     pub fn syscall(&mut self, cpu: &mut Cpu, mem: &mut GuestMem) -> Outcome {
         let nr = cpu.x[8];
         let a = [cpu.x[0], cpu.x[1], cpu.x[2], cpu.x[3], cpu.x[4], cpu.x[5]];
-        let out = match self.dispatch(nr, a, cpu, mem) {
+        let mut out = match self.dispatch(nr, a, cpu, mem) {
             Ok(o) => o,
             Err(e) => Outcome::Ret(e),
         };
+        const EPIPE: i64 = 32;
+        if matches!(out, Outcome::Ret(r) if r == -EPIPE)
+            && matches!(nr, 64 | 66 | 68)
+            && self.sigpipe_default
+        {
+            out = Outcome::Signal(libc::SIGPIPE);
+        }
         if self.strace {
             match out {
                 Outcome::Ret(r) => eprintln!(
@@ -614,6 +624,12 @@ impl Linux {
             }
             // rt_sigaction
             134 => {
+                // Handlers are not delivered; only SIGPIPE's disposition matters (a write
+                // to a broken pipe kills the guest unless it ignores or handles SIGPIPE).
+                if a[0] == 13 && a[1] != 0 {
+                    let h = mem.read_u64(a[1]).map_err(|_| -EFAULT)?;
+                    self.sigpipe_default = h == 0;
+                }
                 if a[2] != 0 {
                     mem.write_bytes(a[2], &[0u8; 32], PROT_WRITE)
                         .map_err(|_| -EFAULT)?;
@@ -816,8 +832,9 @@ impl Linux {
                 if !a[0].is_multiple_of(PAGE) || a[1] == 0 || a[1] > 1 << 47 {
                     return ok(-EINVAL);
                 }
-                mem.unmap(a[0], a[1].div_ceil(PAGE) * PAGE);
-                self.code_changed = true;
+                let len = a[1].div_ceil(PAGE) * PAGE;
+                self.code_changed |= mem.any_exec(a[0], len);
+                mem.unmap(a[0], len);
                 ok(0)
             }
             // mremap
@@ -830,7 +847,7 @@ impl Linux {
                     return ok(-EINVAL);
                 }
                 let len = a[1].div_ceil(PAGE) * PAGE;
-                self.code_changed = true;
+                self.code_changed |= mem.any_exec(a[0], len);
                 ok(if mem.protect(a[0], len, (a[2] & 7) as u8) {
                     0
                 } else {
@@ -904,8 +921,8 @@ impl Linux {
                 return Ok(Outcome::Ret(-EBADF));
             }
         }
+        self.code_changed |= mem.any_exec(at, len);
         mem.map(at, len, prot);
-        self.code_changed = true;
         if !anon {
             let mut buf = vec![0u8; len as usize];
             // SAFETY: buf is writable for len bytes.
@@ -937,6 +954,7 @@ impl Linux {
         let prot = mem.prot_of(old).unwrap_or(PROT_READ | PROT_WRITE);
         if nl <= ol {
             if nl < ol {
+                self.code_changed |= mem.any_exec(old + nl, ol - nl);
                 mem.unmap(old + nl, ol - nl);
             }
             return Ok(Outcome::Ret(old as i64));
@@ -951,9 +969,9 @@ impl Linux {
         let Some(new) = self.find_free(mem, nl) else {
             return Ok(Outcome::Ret(-ENOMEM));
         };
+        self.code_changed |= mem.any_exec(old, ol);
         mem.move_pages(old, new, ol);
         mem.map(new + ol, nl - ol, prot);
-        self.code_changed = true;
         Ok(Outcome::Ret(new as i64))
     }
 }

@@ -70,6 +70,19 @@ impl GuestMem {
         false
     }
 
+    /// Whether any page of [addr, addr+len) is mapped executable (cached code may change).
+    pub fn any_exec(&self, addr: u64, len: u64) -> bool {
+        let mut p = addr / PAGE;
+        let end = addr.saturating_add(len).div_ceil(PAGE);
+        while p < end {
+            if self.map.get(&p).is_some_and(|e| e.prot & PROT_EXEC != 0) {
+                return true;
+            }
+            p += 1;
+        }
+        false
+    }
+
     /// Whether every page of [addr, addr+len) is mapped.
     pub fn all_mapped(&self, addr: u64, len: u64) -> bool {
         let mut p = addr / PAGE;

@@ -1,0 +1,191 @@
+//! Running the AArch64 guest: the `virt` machine in ring 3, with the engine's host
+//! back end behind it (console, clock, the LAPIC timer, `hlt` for WFI).
+
+use super::host::{rdtsc, Host};
+use super::timer;
+use crate::kernel::stubs::{svc, Svc};
+use crate::kernel::{self, PhysMap, FRAMES};
+use crate::{mprint, mprintln};
+use core::sync::atomic::Ordering;
+use engine::paging::PAGE_2M;
+use shared_abi::boot;
+use shared_abi::hypercall::exit_code;
+use shared_abi::layout::vector;
+use virt::machine::{BoardHost, Machine, MachineConfig, RunExit};
+
+/// The console text that marks a guest kernel panic.
+const PANIC_NEEDLE: &[u8] = b"Kernel panic - not syncing";
+/// How long the panic text may keep coming before we end the run.
+const PANIC_GRACE_MS: u64 = 1000;
+
+/// The engine's side of the board: everything the machine asks of the host.
+struct EngineBoard<'h> {
+    host: &'h Host,
+    /// The guest counter is the TSC shifted right by this much (so it fits 32-bit CNTFRQ).
+    shift: u32,
+    /// Wall clock at start (seconds) and the TSC then.
+    wall0: u64,
+    tsc0: u64,
+    /// Console input may be waiting (an input interrupt came, or the last read was full).
+    input_ready: bool,
+    /// Progress through PANIC_NEEDLE over the output stream, and when a panic was seen.
+    panic_match: usize,
+    panic_seen_at: Option<u64>,
+}
+
+impl EngineBoard<'_> {
+    fn check_panic(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if b == PANIC_NEEDLE[self.panic_match] {
+                self.panic_match += 1;
+                if self.panic_match == PANIC_NEEDLE.len() {
+                    self.panic_match = 0;
+                    self.panic_seen_at.get_or_insert_with(rdtsc);
+                }
+            } else {
+                self.panic_match = usize::from(b == PANIC_NEEDLE[0]);
+            }
+        }
+    }
+
+    /// Ends the run once a panic has been printed and the grace period is over.
+    fn panic_deadline_passed(&self) -> bool {
+        self.panic_seen_at
+            .is_some_and(|t| rdtsc() - t > self.host.tsc_hz() / 1000 * PANIC_GRACE_MS)
+    }
+}
+
+impl BoardHost for EngineBoard<'_> {
+    fn counter(&mut self) -> u64 {
+        rdtsc() >> self.shift
+    }
+
+    fn wall_clock_secs(&mut self) -> u64 {
+        self.wall0 + (rdtsc() - self.tsc0) / self.host.tsc_hz()
+    }
+
+    fn console_write(&mut self, bytes: &[u8]) {
+        self.check_panic(bytes);
+        self.host.console_write(bytes);
+    }
+
+    fn console_read(&mut self, buf: &mut [u8]) -> usize {
+        if kernel::take_irq(vector::CONSOLE) {
+            self.input_ready = true;
+        }
+        if !self.input_ready || buf.is_empty() {
+            return 0;
+        }
+        let n = self.host.console_read(buf);
+        // A full read may have left more behind; an empty one means drained.
+        self.input_ready = n == buf.len();
+        n
+    }
+
+    fn set_timer(&mut self, deadline: Option<u64>) {
+        match deadline {
+            Some(d) => timer::arm(d.saturating_mul(1 << self.shift)),
+            None => timer::disarm(),
+        }
+    }
+
+    fn poll_event(&mut self) -> bool {
+        if kernel::IRQ_FLAG.load(Ordering::Relaxed) == 0 {
+            return false;
+        }
+        kernel::clear_irq_flag();
+        if self.panic_deadline_passed() {
+            self.host.exit(exit_code::GUEST_PANIC, "launcher: the guest kernel panicked");
+        }
+        // Under QEMU, COM1 input raises no interrupt: look at every event.
+        if self.host.kind() == kernel::HostKind::Qemu {
+            self.input_ready = true;
+        }
+        true
+    }
+
+    fn wait_for_event(&mut self) {
+        if self.panic_seen_at.is_some() && self.panic_deadline_passed() {
+            self.host.exit(exit_code::GUEST_PANIC, "launcher: the guest kernel panicked");
+        }
+        svc(Svc::Hlt, 0, 0, 0);
+    }
+}
+
+/// Boots the guest package (a FIT: kernel, initrd, DTB, bootargs) and runs it to the end.
+/// `guest_ram` is the RAM size the launcher was asked for (0 when the host does not say).
+pub fn run(host: &Host, package: &[u8], guest_ram: u64, stats: bool) -> u64 {
+    let pkg = match boot::parse_package(package) {
+        Ok(p) => p,
+        Err(e) => {
+            mprintln!("engine: the guest package is invalid: {e}");
+            return exit_code::BAD_GUEST;
+        }
+    };
+    // The launcher (or qemu-image) wrote the DTB; its /memory node is the guest RAM.
+    let ram_size = match pkg.dtb.map(boot::dtb_memory) {
+        Some(Ok((base, size))) if base == shared_abi::guest::RAM_BASE => size,
+        _ => {
+            mprintln!("engine: the guest package has no DTB with a /memory node");
+            return exit_code::BAD_GUEST;
+        }
+    };
+    if guest_ram != 0 && guest_ram != ram_size {
+        mprintln!(
+            "engine: the DTB describes {} MiB of RAM, the launcher was asked for {} MiB",
+            ram_size >> 20,
+            guest_ram >> 20
+        );
+        return exit_code::BAD_GUEST;
+    }
+    let Some(ram) = FRAMES.lock().take_largest(PAGE_2M, ram_size) else {
+        mprintln!("engine: no memory for the guest RAM");
+        return exit_code::NO_MEMORY;
+    };
+    if ram.len() < ram_size {
+        mprintln!(
+            "engine: only {} MiB of contiguous memory for {} MiB of guest RAM",
+            ram.len() >> 20,
+            ram_size >> 20
+        );
+        return exit_code::NO_MEMORY;
+    }
+    // SAFETY: the range was just taken from the frame allocator (nobody else uses it)
+    // and the physical map covers it, user-writable.
+    let ram_slice: &'static mut [u8] =
+        unsafe { core::slice::from_raw_parts_mut(PhysMap::ptr::<u8>(ram.start), ram_size as usize) };
+
+    let tsc_hz = host.tsc_hz();
+    let mut shift = 0;
+    while (tsc_hz >> shift) > u32::MAX as u64 {
+        shift += 1;
+    }
+    let cfg = MachineConfig { counter_hz: (tsc_hz >> shift) as u32, ram_size };
+    let mut machine = Machine::new(cfg, ram_slice);
+    if let Err(e) = machine.load_package(package) {
+        mprintln!("engine: cannot load the guest: {e}");
+        return exit_code::BAD_GUEST;
+    }
+    let mut board = EngineBoard {
+        host,
+        shift,
+        wall0: host.wall_clock_ns() / 1_000_000_000,
+        tsc0: rdtsc(),
+        input_ready: false,
+        panic_match: 0,
+        panic_seen_at: None,
+    };
+    let exit = machine.run(&mut board);
+    if stats {
+        mprintln!("{}", machine.stats());
+    }
+    match exit {
+        RunExit::PowerOff | RunExit::Reset if board.panic_seen_at.is_some() => exit_code::GUEST_PANIC,
+        RunExit::PowerOff | RunExit::Reset => exit_code::SUCCESS,
+        RunExit::Fatal(e) => {
+            mprint!("\r\n");
+            mprintln!("engine: guest stopped: {e}");
+            exit_code::FAILURE
+        }
+    }
+}

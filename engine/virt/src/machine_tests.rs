@@ -1,0 +1,189 @@
+//! Unit tests of the machine: exception entry and return, ESR values, system register
+//! access rules, block cache invalidation. Programs run from RAM with the MMU off.
+
+use super::*;
+
+/// A host whose counter advances on every read; console output is collected.
+struct TestHost {
+    t: u64,
+    out: Vec<u8>,
+}
+
+impl BoardHost for TestHost {
+    fn counter(&mut self) -> u64 {
+        self.t += 100;
+        self.t
+    }
+    fn wall_clock_secs(&mut self) -> u64 {
+        1_700_000_000
+    }
+    fn console_write(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+    fn console_read(&mut self, _buf: &mut [u8]) -> usize {
+        0
+    }
+    fn set_timer(&mut self, _deadline: Option<u64>) {}
+    fn poll_event(&mut self) -> bool {
+        false
+    }
+    fn wait_for_event(&mut self) {
+        self.t += 1_000_000;
+    }
+}
+
+const RAM: usize = 1 << 20;
+const B: u64 = RAM_BASE;
+
+/// Boot code at RAM_BASE: VBAR_EL1 = B + 0x1000, SPSR_EL1 = `spsr`, ELR_EL1 = B + 0x2000,
+/// SP_EL0 = B + 0x80000, x9 = 0x1234, ERET. Vectors at +0x200 (current EL, SPx) and
+/// +0x400 (lower EL): x1 = ESR, x2 = ELR, x3 = SPSR, x4 = FAR, x5 = vector offset
+/// (0x400 also: x6 = SP_EL0, x7 = SP), then PSCI SYSTEM_OFF via HVC #0.
+fn image(spsr: u32, payload: &[u32]) -> Vec<u8> {
+    let mut w = vec![0u32; 0x3000 / 4];
+    let boot = [
+        0x58000140,                        // ldr x0, =B+0x1000
+        0xd518c000,                        // msr vbar_el1, x0
+        0xd2800000 | (spsr & 0xffff) << 5, // mov x0, #spsr
+        0xd5184000,                        // msr spsr_el1, x0
+        0x58000100,                        // ldr x0, =B+0x2000
+        0xd5184020,                        // msr elr_el1, x0
+        0x58000100,                        // ldr x0, =B+0x80000
+        0xd5184100,                        // msr sp_el0, x0
+        0xd2824689,                        // mov x9, #0x1234
+        0xd69f03e0,                        // eret
+        0x40001000,
+        0,
+        0x40002000,
+        0,
+        0x40080000,
+        0,
+    ];
+    w[..boot.len()].copy_from_slice(&boot);
+    let cur = [
+        0xd5385201, 0xd5384022, 0xd5384003, 0xd5386004, 0xd2804005, 0x14000082,
+    ];
+    w[0x1200 / 4..0x1200 / 4 + cur.len()].copy_from_slice(&cur);
+    let lower = [
+        0xd5385201, 0xd5384022, 0xd5384003, 0xd5386004, 0xd2808005, 0xd5384106, 0x910003e7,
+        0x58000060, // ldr x0, =0x84000008 (SYSTEM_OFF)
+        0xd4000002, // hvc #0
+        0, 0x84000008, 0,
+    ];
+    w[0x1400 / 4..0x1400 / 4 + lower.len()].copy_from_slice(&lower);
+    w[0x2000 / 4..0x2000 / 4 + payload.len()].copy_from_slice(payload);
+    w.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Runs `payload` at B + 0x2000 entered with ERET from `spsr`; returns the final CPU.
+fn run(spsr: u32, payload: &[u32]) -> (Cpu, Stats) {
+    let mut ram = vec![0u8; RAM];
+    let img = image(spsr, payload);
+    ram[..img.len()].copy_from_slice(&img);
+    let cfg = MachineConfig {
+        counter_hz: 62_500_000,
+        ram_size: RAM as u64,
+    };
+    let mut m = Machine::new(cfg, &mut ram);
+    m.start_at(B);
+    let mut h = TestHost {
+        t: 0,
+        out: Vec::new(),
+    };
+    let r = m.run(&mut h);
+    assert_eq!(r, RunExit::PowerOff);
+    (m.cpu().clone(), m.stats())
+}
+
+#[test]
+fn svc_from_el0_enters_lower_el_vector_with_banked_sp() {
+    let (c, st) = run(0, &[0x910003ea, 0xd4000841]); // mov x10, sp; svc #0x42
+    assert_eq!(c.x[5], 0x400);
+    assert_eq!(c.x[1], 0x5600_0042, "ESR");
+    assert_eq!(c.x[2], B + 0x2008, "ELR is after the SVC");
+    assert_eq!(c.x[3], 0, "SPSR: EL0t, flags and DAIF clear");
+    assert_eq!(c.x[10], 0x4008_0000, "EL0 runs on SP_EL0");
+    assert_eq!(c.x[6], 0x4008_0000, "SP_EL0 readable at EL1");
+    assert_eq!(c.x[7], 0, "EL1 runs on SP_EL1");
+    assert_eq!(c.x[9], 0x1234);
+    assert_eq!(st.exc.svc, 1);
+    assert_eq!(st.exc.eret, 1);
+}
+
+#[test]
+fn undef_at_el0_and_el1() {
+    let (c, st) = run(0, &[0]); // udf #0 at EL0
+    assert_eq!((c.x[5], c.x[1], c.x[2]), (0x400, 0x0200_0000, B + 0x2000));
+    assert_eq!(st.undefs, vec![(B + 0x2000, 0)]);
+    let (c, _) = run(5, &[0]); // at EL1h: current EL with SPx
+    assert_eq!(
+        (c.x[5], c.x[1], c.x[2], c.x[3]),
+        (0x200, 0x0200_0000, B + 0x2000, 5)
+    );
+}
+
+#[test]
+fn privileged_register_at_el0_is_undef() {
+    let (c, _) = run(0, &[0xd5381000]); // mrs x0, sctlr_el1
+    assert_eq!((c.x[5], c.x[1]), (0x400, 0x0200_0000));
+    // SMC is UNDEFINED (no EL3) even at EL1.
+    let (c, _) = run(5, &[0xd4000003]); // smc #0
+    assert_eq!((c.x[5], c.x[1]), (0x200, 0x0200_0000));
+}
+
+#[test]
+fn external_abort_on_unmapped_physical_address() {
+    // mov x0, #0x10000000; ldr x1, [x0]
+    let (c, _) = run(0, &[0xd2a20000, 0xf9400001]);
+    assert_eq!(c.x[1], 0x9200_0010, "EC 0x24, IL, DFSC external abort");
+    assert_eq!(c.x[4], 0x1000_0000, "FAR");
+    assert_eq!(c.x[2], B + 0x2004, "ELR at the load");
+    // A store sets WnR; from EL1 the EC is 0x25.
+    let (c, _) = run(5, &[0xd2a20000, 0xf9000000]);
+    assert_eq!(c.x[1], 0x9600_0050);
+}
+
+#[test]
+fn brk_reports_its_immediate_and_stays_at_the_instruction() {
+    let (c, _) = run(0, &[0xd503201f, 0xd42000a0]); // nop; brk #5
+    assert_eq!((c.x[1], c.x[2]), (0xf200_0005, B + 0x2004));
+}
+
+#[test]
+fn eret_restores_flags_and_masks() {
+    // SPSR = DAIF all set, EL0t: EL0 runs masked and the SVC saves exactly that back.
+    let (c, _) = run(0x03c0, &[0xd53b420b, 0xd4000001]); // mrs x11, nzcv; svc #0
+    assert_eq!(c.x[3], 0x3c0);
+    assert_eq!(c.x[11], 0);
+}
+
+#[test]
+fn pan_is_set_by_msr_immediate_and_saved_in_spsr() {
+    // msr pan, #1; mrs x15, pan; svc #0 (at EL1h)
+    let (c, _) = run(5, &[0xd500419f, 0xd538426f, 0xd4000001]);
+    assert_eq!(c.x[15], 1 << 22);
+    assert_eq!(c.x[3], (1 << 22) | 5, "SPSR.PAN");
+    assert_eq!(c.x[1], 0x5600_0000);
+}
+
+#[test]
+fn stores_over_cached_code_invalidate_it() {
+    // Calls `target` (mov x12, #1; ret) until it returns 42, patching its first
+    // instruction to `mov x12, #42` after the first call: the patched code must run.
+    let prog = [
+        0xd280000c, 0x1000010d, 0x1800012e, 0x94000006, 0xf100a99f, 0x54000060, 0xb90001ae,
+        0x17fffffc, 0xd4000001, 0xd280002c, 0xd65f03c0, 0xd280054c,
+    ];
+    let (c, st) = run(5, &prog);
+    assert_eq!(c.x[12], 42);
+    assert_eq!(c.x[5], 0x200);
+    assert_eq!(c.x[1], 0x5600_0000);
+    assert!(st.blocks_invalidated >= 1);
+}
+
+#[test]
+fn esr_encoding() {
+    assert_eq!(cpu::esr(cpu::EC_SVC, 7), 0x5600_0007);
+    assert_eq!(cpu::esr(cpu::EC_DABT_SAME, 0x47), 0x9600_0047);
+    assert_eq!(cpu::esr(cpu::EC_FP, 0x01e0_0000), 0x1fe0_0000);
+}
