@@ -10,10 +10,10 @@ extern crate alloc;
 
 /// The generated decoder (`decode`, `Enc`, per-encoding field structs).
 pub mod decode;
-/// The typed IR.
-pub mod ir;
 /// The reference interpreter and the memory trait.
 pub mod interp;
+/// The typed IR.
+pub mod ir;
 /// Lowering: the block builder and block formation.
 pub mod lower;
 /// IR passes (register forwarding, dead code removal).
@@ -34,12 +34,12 @@ pub mod ldst;
 /// System instructions.
 pub mod system;
 
+/// AES, SHA1, SHA256, PMULL, CRC32 semantics.
+pub mod crypto;
 /// Scalar floating point with exact Arm semantics (softfloat).
 pub mod fp;
 /// AdvSIMD integer/permute semantics on 128-bit vectors.
 pub mod simd;
-/// AES, SHA1, SHA256, PMULL, CRC32 semantics.
-pub mod crypto;
 
 #[cfg(test)]
 mod tests;

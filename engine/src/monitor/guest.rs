@@ -95,7 +95,10 @@ impl BoardHost for EngineBoard<'_> {
         }
         kernel::clear_irq_flag();
         if self.panic_deadline_passed() {
-            self.host.exit(exit_code::GUEST_PANIC, "launcher: the guest kernel panicked");
+            self.host.exit(
+                exit_code::GUEST_PANIC,
+                "launcher: the guest kernel panicked",
+            );
         }
         // Under QEMU, COM1 input raises no interrupt: look at every event.
         if self.host.kind() == kernel::HostKind::Qemu {
@@ -106,7 +109,10 @@ impl BoardHost for EngineBoard<'_> {
 
     fn wait_for_event(&mut self) {
         if self.panic_seen_at.is_some() && self.panic_deadline_passed() {
-            self.host.exit(exit_code::GUEST_PANIC, "launcher: the guest kernel panicked");
+            self.host.exit(
+                exit_code::GUEST_PANIC,
+                "launcher: the guest kernel panicked",
+            );
         }
         svc(Svc::Hlt, 0, 0, 0);
     }
@@ -152,15 +158,19 @@ pub fn run(host: &Host, package: &[u8], guest_ram: u64, stats: bool) -> u64 {
     }
     // SAFETY: the range was just taken from the frame allocator (nobody else uses it)
     // and the physical map covers it, user-writable.
-    let ram_slice: &'static mut [u8] =
-        unsafe { core::slice::from_raw_parts_mut(PhysMap::ptr::<u8>(ram.start), ram_size as usize) };
+    let ram_slice: &'static mut [u8] = unsafe {
+        core::slice::from_raw_parts_mut(PhysMap::ptr::<u8>(ram.start), ram_size as usize)
+    };
 
     let tsc_hz = host.tsc_hz();
     let mut shift = 0;
     while (tsc_hz >> shift) > u32::MAX as u64 {
         shift += 1;
     }
-    let cfg = MachineConfig { counter_hz: (tsc_hz >> shift) as u32, ram_size };
+    let cfg = MachineConfig {
+        counter_hz: (tsc_hz >> shift) as u32,
+        ram_size,
+    };
     let mut machine = Machine::new(cfg, ram_slice);
     if let Err(e) = machine.load_package(package) {
         mprintln!("engine: cannot load the guest: {e}");
@@ -180,7 +190,9 @@ pub fn run(host: &Host, package: &[u8], guest_ram: u64, stats: bool) -> u64 {
         mprintln!("{}", machine.stats());
     }
     match exit {
-        RunExit::PowerOff | RunExit::Reset if board.panic_seen_at.is_some() => exit_code::GUEST_PANIC,
+        RunExit::PowerOff | RunExit::Reset if board.panic_seen_at.is_some() => {
+            exit_code::GUEST_PANIC
+        }
         RunExit::PowerOff | RunExit::Reset => exit_code::SUCCESS,
         RunExit::Fatal(e) => {
             mprint!("\r\n");

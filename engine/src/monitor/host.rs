@@ -403,7 +403,13 @@ fn cmos_unix_secs() -> u64 {
         }
     }
     let binary = reg(0x0b) & 4 != 0;
-    let conv = |v: u64| if binary { v } else { (v & 0x0f) + (v >> 4) * 10 };
+    let conv = |v: u64| {
+        if binary {
+            v
+        } else {
+            (v & 0x0f) + (v >> 4) * 10
+        }
+    };
     let (sec, min, hour) = (conv(reg(0)), conv(reg(2)), conv(reg(4) & 0x7f));
     let (day, mon, year) = (conv(reg(7)), conv(reg(8)), 2000 + conv(reg(9)));
     engine::bootargs::unix_time(year, mon, day, hour, min, sec)

@@ -4,12 +4,12 @@
 
 extern crate alloc;
 
-/// Device models of the `virt` board (GICv2, generic timer, PL011, PL031, PSCI).
-pub mod dev;
-pub mod mmu;
 /// EL1 system state, exception model, system registers, data memory path.
 pub mod cpu;
+/// Device models of the `virt` board (GICv2, generic timer, PL011, PL031, PSCI).
+pub mod dev;
 /// The machine and its run loop.
 pub mod machine;
+pub mod mmu;
 
 pub use machine::{BoardHost, FatalError, LoadError, Machine, MachineConfig, RunExit, Stats};
