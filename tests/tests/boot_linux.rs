@@ -104,7 +104,7 @@ echo "=== BEGIN ==="
 echo "args: $*"
 uname -sm
 cat /proc/cmdline
-grep -E '^(Features|CPU implementer|CPU architecture|CPU variant|CPU part|CPU revision)' /proc/cpuinfo
+grep -E '^(BogoMIPS|Features|CPU implementer|CPU architecture|CPU variant|CPU part|CPU revision)' /proc/cpuinfo
 grep MemTotal /proc/meminfo | sed 's/ *[0-9]* kB/ N kB/'
 echo "sum: $(seq 1 1000 | awk '{s+=$1} END {print s}')"
 printf 'hvarm differential\n' | sha256sum

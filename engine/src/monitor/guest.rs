@@ -18,11 +18,38 @@ const PANIC_NEEDLE: &[u8] = b"Kernel panic - not syncing";
 /// How long the panic text may keep coming before we end the run.
 const PANIC_GRACE_MS: u64 = 1000;
 
+/// The guest's counter frequency (CNTFRQ_EL0): QEMU's for `virt` with a Cortex-A72, so
+/// the guest sees the same timer rate (and BogoMIPS) as under qemu-system-aarch64.
+pub const COUNTER_HZ: u64 = 62_500_000;
+
+/// TSC <-> guest counter, as a 32.32 fixed-point factor.
+#[derive(Clone, Copy, Debug)]
+struct CounterScale {
+    /// counter = tsc * mult >> 32
+    mult: u64,
+}
+
+impl CounterScale {
+    fn new(tsc_hz: u64) -> CounterScale {
+        CounterScale {
+            mult: ((COUNTER_HZ as u128) << 32).div_ceil(tsc_hz.max(1) as u128) as u64,
+        }
+    }
+    fn counter(self, tsc: u64) -> u64 {
+        ((tsc as u128 * self.mult as u128) >> 32) as u64
+    }
+    /// The first TSC value at which the counter reaches `count`.
+    fn tsc_for(self, count: u64) -> u64 {
+        ((count as u128) << 32)
+            .div_ceil(self.mult as u128)
+            .min(u64::MAX as u128) as u64
+    }
+}
+
 /// The engine's side of the board: everything the machine asks of the host.
 struct EngineBoard<'h> {
     host: &'h Host,
-    /// The guest counter is the TSC shifted right by this much (so it fits 32-bit CNTFRQ).
-    shift: u32,
+    scale: CounterScale,
     /// Wall clock at start (seconds) and the TSC then.
     wall0: u64,
     tsc0: u64,
@@ -57,7 +84,7 @@ impl EngineBoard<'_> {
 
 impl BoardHost for EngineBoard<'_> {
     fn counter(&mut self) -> u64 {
-        rdtsc() >> self.shift
+        self.scale.counter(rdtsc())
     }
 
     fn wall_clock_secs(&mut self) -> u64 {
@@ -84,7 +111,7 @@ impl BoardHost for EngineBoard<'_> {
 
     fn set_timer(&mut self, deadline: Option<u64>) {
         match deadline {
-            Some(d) => timer::arm(d.saturating_mul(1 << self.shift)),
+            Some(d) => timer::arm(self.scale.tsc_for(d)),
             None => timer::disarm(),
         }
     }
@@ -178,7 +205,7 @@ pub fn run(host: &Host, package: &[u8], guest_ram: u64, stats: bool) -> u64 {
     }
     let mut board = EngineBoard {
         host,
-        shift,
+        scale: CounterScale::new(host.tsc_hz()),
         wall0: host.wall_clock_ns() / 1_000_000_000,
         tsc0: rdtsc(),
         input_ready: false,
