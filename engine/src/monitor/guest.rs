@@ -189,13 +189,8 @@ pub fn run(host: &Host, package: &[u8], guest_ram: u64, stats: bool) -> u64 {
         core::slice::from_raw_parts_mut(PhysMap::ptr::<u8>(ram.start), ram_size as usize)
     };
 
-    let tsc_hz = host.tsc_hz();
-    let mut shift = 0;
-    while (tsc_hz >> shift) > u32::MAX as u64 {
-        shift += 1;
-    }
     let cfg = MachineConfig {
-        counter_hz: (tsc_hz >> shift) as u32,
+        counter_hz: COUNTER_HZ as u32,
         ram_size,
     };
     let mut machine = Machine::new(cfg, ram_slice);
