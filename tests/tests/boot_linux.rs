@@ -184,3 +184,30 @@ fn other_initramfs_matches_qemu() {
     assert!(a.contains("aarch64") && a.contains("sum: 500500"), "{a}");
     assert_eq!(a, b, "our output differs from qemu-system-aarch64's");
 }
+
+/// A guest kernel panic ends the launcher with its own status (106), and the panic
+/// text stays on the console.
+#[test]
+fn guest_panic_ends_the_launcher() {
+    let mut cmd = launcher();
+    cmd.arg("--guest").arg(guest_file("arm-linux.img"));
+    // No init anywhere: the kernel panics ("VFS: Unable to mount root fs").
+    cmd.args([
+        "--append",
+        "console=ttyAMA0 rdinit=/nonexistent init=/nonexistent",
+    ]);
+    let o = run_with_timeout(cmd, Duration::from_secs(600));
+    assert_eq!(
+        o.code,
+        Some(106),
+        "stdout:\n{}\nstderr:\n{}",
+        o.stdout,
+        o.stderr
+    );
+    assert!(
+        o.stdout.contains("Kernel panic - not syncing"),
+        "{}",
+        o.stdout
+    );
+    assert_eq!(o.stderr.trim(), "launcher: the guest kernel panicked");
+}
