@@ -275,17 +275,8 @@ impl<'r> Machine<'r> {
         if let Some(d) = p.dtb {
             put(lay.dtb_addr, d)?;
         }
-        let mut c = Cpu::new();
-        c.pc = lay.kernel_addr;
-        c.x[0] = lay.dtb_addr;
-        c.el = 1;
-        c.daif = 0x3c0;
-        self.cpu = c;
-        self.sys.reset_el1_state();
-        self.sys.spsel = true;
-        self.sys.update_mode(&self.cpu);
-        self.flush_code();
-        self.loaded = true;
+        self.start_at(lay.kernel_addr);
+        self.cpu.x[0] = lay.dtb_addr;
         Ok(())
     }
 
