@@ -91,7 +91,47 @@ fn status_code(s: std::process::ExitStatus) -> i32 {
 pub const QEMU_ARGS: &[&str] = &["-cpu", "cortex-a72"];
 
 /// Runs `runner prog args...` with `stdin` as input, in directory `cwd`.
+///
+/// For `a64-user` this runs the program twice, on the interpreter (`A64_CPU=interp`) and
+/// on the translator (`A64_CPU=jit`), asserts that both print the same and exit with the
+/// same status, and returns the interpreter's result.
 pub fn run_with(runner: &Path, prog: &Path, args: &[&str], stdin: &[u8], cwd: &Path) -> RunResult {
+    if runner == Path::new("qemu-aarch64") {
+        return run_one(runner, prog, args, stdin, cwd, None);
+    }
+    let i = run_one(runner, prog, args, stdin, cwd, Some("interp"));
+    let j = run_one(runner, prog, args, stdin, cwd, Some("jit"));
+    if i.stdout != j.stdout || i.status != j.status {
+        let show = |v: &[u8]| {
+            let s = String::from_utf8_lossy(v);
+            if s.len() > 3000 {
+                format!("{}...[{} bytes]", &s[..3000], s.len())
+            } else {
+                s.into_owned()
+            }
+        };
+        panic!(
+            "{} {:?}: the interpreter and the translator differ\n--- interpreter (status {}):\n{}\n--- translator (status {}):\n{}\n--- translator stderr:\n{}",
+            prog.display(),
+            args,
+            i.status,
+            show(&i.stdout),
+            j.status,
+            show(&j.stdout),
+            show(&j.stderr)
+        );
+    }
+    i
+}
+
+fn run_one(
+    runner: &Path,
+    prog: &Path,
+    args: &[&str],
+    stdin: &[u8],
+    cwd: &Path,
+    cpu: Option<&str>,
+) -> RunResult {
     use std::io::Write;
     let pre: &[&str] = if runner == Path::new("qemu-aarch64") {
         QEMU_ARGS
@@ -99,9 +139,10 @@ pub fn run_with(runner: &Path, prog: &Path, args: &[&str], stdin: &[u8], cwd: &P
         &[]
     };
     let mut cmd = Command::new(runner);
-    if pre.is_empty() {
+    if let Some(c) = cpu {
         // a64-user: run the IR verifier on every lowered block.
         cmd.env("A64_VERIFY", "1");
+        cmd.env("A64_CPU", c);
     }
     let mut child = cmd
         .args(pre)

@@ -6,7 +6,8 @@
 //! alignment fault), which a shell reports as 128+signal (132, 133, 139, 135), as it does
 //! for qemu-aarch64.
 //! `A64_STATS=1` prints the instruction count and speed on stderr; `A64_STRACE=1` traces
-//! system calls; `A64_NOOPT=1` skips the IR passes; `A64_VERIFY=1` verifies every block.
+//! system calls; `A64_NOOPT=1` skips the IR passes; `A64_VERIFY=1` verifies every block;
+//! `A64_CPU=jit` runs translated x86-64 code instead of the interpreter.
 
 mod linux;
 mod loader;
@@ -33,6 +34,8 @@ fn cpu_seconds() -> f64 {
 /// Lowered blocks by guest PC: a direct-mapped front table over a hash map.
 struct BlockCache {
     blocks: Vec<Block>,
+    /// Translated code of each block (JIT mode).
+    jit_ids: Vec<Option<u32>>,
     map: HashMap<u64, usize>,
     fast: Vec<(u64, usize)>,
 }
@@ -43,6 +46,7 @@ impl BlockCache {
     fn new() -> Self {
         BlockCache {
             blocks: Vec::new(),
+            jit_ids: Vec::new(),
             map: HashMap::new(),
             fast: vec![(u64::MAX, 0); FAST_SIZE],
         }
@@ -62,6 +66,7 @@ impl BlockCache {
 
     fn insert(&mut self, pc: u64, b: Block) -> usize {
         self.blocks.push(b);
+        self.jit_ids.push(None);
         let idx = self.blocks.len() - 1;
         self.map.insert(pc, idx);
         self.fast[(pc >> 2) as usize & (FAST_SIZE - 1)] = (pc, idx);
@@ -70,8 +75,69 @@ impl BlockCache {
 
     fn clear(&mut self) {
         self.blocks.clear();
+        self.jit_ids.clear();
         self.map.clear();
         self.fast.fill((u64::MAX, 0));
+    }
+}
+
+/// Bytes of executable memory for translated code.
+const CODE_REGION: usize = 64 << 20;
+
+/// A translator over a fresh RWX region (host features probed here).
+fn new_jit() -> jit::Jit {
+    // SAFETY: an anonymous private mapping; the result is checked below.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            CODE_REGION,
+            libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        eprintln!("a64-user: cannot map memory for translated code");
+        std::process::exit(2);
+    }
+    let feats = jit::Features {
+        lzcnt: std::arch::is_x86_feature_detected!("lzcnt"),
+        popcnt: std::arch::is_x86_feature_detected!("popcnt"),
+    };
+    // SAFETY: the mapping is RWX, private to us and never unmapped.
+    let region = unsafe { jit::CodeRegion::new(p as *mut u8, CODE_REGION) };
+    jit::Jit::new::<mem::GuestMem>(region, feats)
+}
+
+/// Turns a translated-code exit into the interpreter's [`Exit`].
+fn jit_exit(j: &mut jit::Jit, code: u64, cpu: &Cpu, chain: &mut Option<u64>) -> Exit {
+    use jit::rt::exit;
+    match code {
+        exit::CONTINUE | exit::STOP => Exit::Continue,
+        exit::DATA_ABORT => Exit::DataAbort {
+            fault: j
+                .ctx
+                .fault
+                .take()
+                .unwrap_or(a64::interp::MemFault::Unmapped {
+                    addr: 0,
+                    write: false,
+                }),
+            pc: cpu.pc,
+        },
+        exit::UNDEF => Exit::Exception {
+            kind: ExcKind::Undef(j.ctx.undef_raw as u32),
+            pc: cpu.pc,
+        },
+        c => match j.exit_rec(c) {
+            Some((_, jit::ExitRec::Chain { .. })) => {
+                *chain = Some(c);
+                Exit::Continue
+            }
+            Some((_, jit::ExitRec::Exception { kind, pc, .. })) => Exit::Exception { kind, pc },
+            None => Exit::Continue,
+        },
     }
 }
 
@@ -146,6 +212,15 @@ fn run(args: &[std::ffi::OsString], argv0: Option<std::ffi::OsString>) -> End {
     let mut temps = Vec::new();
     let mut icount: u64 = 0;
     let mut opcount: u64 = 0;
+    let mut jit = match std::env::var("A64_CPU").as_deref() {
+        Ok("jit") => Some(new_jit()),
+        Ok("interp") | Err(_) => None,
+        Ok(other) => {
+            eprintln!("a64-user: A64_CPU={other}: expected jit or interp");
+            return End::Exit(2);
+        }
+    };
+    let mut pending_chain: Option<u64> = None;
     let status = loop {
         let pc = cpu.pc;
         let idx = match cache.get(pc) {
@@ -172,25 +247,84 @@ fn run(args: &[std::ffi::OsString], argv0: Option<std::ffi::OsString>) -> End {
                 }
             },
         };
-        let blk = &cache.blocks[idx];
-        icount += blk.ninsns as u64;
-        opcount += blk.ops.len() as u64;
-        match run_block(&mut cpu, &mut mem, blk, &mut temps) {
+        let exit = if let Some(j) = jit.as_mut() {
+            let id = match cache.jit_ids[idx] {
+                Some(id) => Some(id),
+                None => {
+                    let r = match j.translate(&cache.blocks[idx], 0) {
+                        Err(jit::JitError::Full) => {
+                            j.flush();
+                            let b = cache.blocks[idx].clone();
+                            cache.clear();
+                            let i2 = cache.insert(pc, b);
+                            debug_assert_eq!(i2, 0);
+                            j.translate(&cache.blocks[0], 0)
+                        }
+                        r => r,
+                    };
+                    let idx = cache.get(pc).unwrap_or(0);
+                    let id = r.ok();
+                    cache.jit_ids[idx] = id;
+                    id
+                }
+            };
+            match id {
+                Some(id) => {
+                    if let Some(code) = pending_chain.take() {
+                        if matches!(j.exit_rec(code), Some((_, jit::ExitRec::Chain { target, .. })) if target == pc)
+                        {
+                            j.chain(code, id);
+                        }
+                    }
+                    if let Some(h) = jit::JitMemory::host_page(&mut mem, pc, 2) {
+                        j.ctx.fill(pc, 2, h);
+                        let entry = j.meta(id).map_or(0, |m| m.entry);
+                        j.ctx.jc_insert(pc, h as u64 + (pc & 0xfff), entry);
+                    }
+                    let code = j.run(&mut cpu, &mut mem, id);
+                    jit_exit(j, code, &cpu, &mut pending_chain)
+                }
+                None => {
+                    let bi = cache.get(pc).unwrap_or(0);
+                    let blk = &cache.blocks[bi];
+                    icount += blk.ninsns as u64;
+                    run_block(&mut cpu, &mut mem, blk, &mut temps)
+                }
+            }
+        } else {
+            let blk = &cache.blocks[idx];
+            icount += blk.ninsns as u64;
+            opcount += blk.ops.len() as u64;
+            run_block(&mut cpu, &mut mem, blk, &mut temps)
+        };
+        match exit {
             Exit::Continue => {}
             Exit::Exception { kind, pc } => match kind {
                 ExcKind::Svc(_) => match os.syscall(&mut cpu, &mut mem) {
                     linux::Outcome::Ret(v) => {
                         cpu.x[0] = v as u64;
+                        if let Some(j) = jit.as_mut() {
+                            // Mappings may have changed: drop every direct memory path.
+                            j.ctx.flush_tlb();
+                        }
                         if os.code_changed {
                             os.code_changed = false;
                             cache.clear();
+                            if let Some(j) = jit.as_mut() {
+                                j.flush();
+                            }
                         }
                     }
                     linux::Outcome::Exit(c) => break End::Exit(c),
                     linux::Outcome::Signal(s) => break End::Signal(s),
                 },
                 ExcKind::Wfi | ExcKind::Wfe => {}
-                ExcKind::Maint(Maint::IcIvau) | ExcKind::Maint(Maint::IcAll) => cache.clear(),
+                ExcKind::Maint(Maint::IcIvau) | ExcKind::Maint(Maint::IcAll) => {
+                    cache.clear();
+                    if let Some(j) = jit.as_mut() {
+                        j.flush();
+                    }
+                }
                 ExcKind::Maint(_) => {}
                 ExcKind::Brk(imm) => {
                     eprintln!("a64-user: trace/breakpoint trap (BRK #{imm:#x}) at pc {pc:#x}");
@@ -224,7 +358,13 @@ fn run(args: &[std::ffi::OsString], argv0: Option<std::ffi::OsString>) -> End {
             }
         }
     };
+    if let Some(j) = jit.as_ref() {
+        icount += j.ctx.insns;
+    }
     if stats {
+        if let Some(j) = jit.as_ref() {
+            eprintln!("a64-user: jit {:?}", j.stats);
+        }
         let t = start.elapsed().as_secs_f64();
         let cpu = cpu_seconds();
         eprintln!(

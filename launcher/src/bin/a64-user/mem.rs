@@ -353,3 +353,19 @@ impl Memory for GuestMem {
         (self.start.elapsed().as_nanos() as u64) / 16
     }
 }
+
+impl jit::JitMemory for GuestMem {
+    fn host_page(&mut self, va: u64, kind: u8) -> Option<*mut u8> {
+        let (need, write) = match kind {
+            0 => (PROT_READ, false),
+            1 => (PROT_WRITE, true),
+            _ => (PROT_EXEC, false),
+        };
+        let f = self.frame(va, need, write).ok()?;
+        Some(self.frames[f].as_mut_ptr())
+    }
+
+    fn exit_requested(&mut self) -> bool {
+        false
+    }
+}

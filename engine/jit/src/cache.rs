@@ -1,0 +1,288 @@
+//! The code cache: shared stubs (entry, epilogue, indirect-branch lookup), translated
+//! blocks placed by bump allocation in an executable region the embedder provides,
+//! chaining by patching jumps, and running translated code.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+use a64::ir::Block;
+use a64::state::Cpu;
+
+use crate::emit::{m, Alu, Asm, Cc, Sh, R};
+use crate::rt::{self, exit, off, Ctx, JitMemory, Rt};
+use crate::translate::{translate, Env, ExitRec, Features, TransError};
+
+/// Why a block could not be placed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum JitError {
+    /// The code region is full: flush and retry.
+    #[error("code cache full")]
+    Full,
+    /// The translator declined the block.
+    #[error(transparent)]
+    Trans(#[from] TransError),
+}
+
+/// A translated block's metadata (lives until the next flush).
+#[derive(Debug)]
+pub struct Meta {
+    /// Entry address.
+    pub entry: u64,
+    /// Exit records.
+    pub exits: Vec<ExitRec>,
+    /// Context key of the block (EL, FP trap).
+    pub ctx: u8,
+}
+
+/// Translator counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JitStats {
+    /// Blocks translated to x86 code.
+    pub translated: u64,
+    /// Bytes of x86 code emitted.
+    pub code_bytes: u64,
+    /// Chained (patched) jumps.
+    pub chains: u64,
+    /// Code cache flushes.
+    pub flushes: u64,
+}
+
+/// An executable region for translated code.
+pub struct CodeRegion {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl CodeRegion {
+    /// Wraps `len` bytes at `ptr`.
+    ///
+    /// # Safety
+    /// The memory must be readable, writable and executable, unused by anything else,
+    /// and live as long as the [`Jit`] using it.
+    pub unsafe fn new(ptr: *mut u8, len: usize) -> Self {
+        CodeRegion { ptr, len }
+    }
+}
+
+/// The translator with its code cache and context.
+pub struct Jit {
+    code: CodeRegion,
+    used: usize,
+    stubs_end: usize,
+    enter: usize,
+    epilogue: u64,
+    lookup: u64,
+    /// The context translated code runs with.
+    pub ctx: Box<Ctx>,
+    blocks: Vec<Meta>,
+    feats: Features,
+    rt: Rt,
+    /// Counters.
+    pub stats: JitStats,
+}
+
+const ENTRY_ALIGN: usize = 16;
+
+impl Jit {
+    /// A translator whose code calls the run-time functions of memory type `M`.
+    pub fn new<M: JitMemory>(code: CodeRegion, feats: Features) -> Jit {
+        let mut j = Jit {
+            code,
+            used: 0,
+            stubs_end: 0,
+            enter: 0,
+            epilogue: 0,
+            lookup: 0,
+            ctx: Ctx::new_boxed(),
+            blocks: Vec::new(),
+            feats,
+            rt: Rt::of::<M>(),
+            stats: JitStats::default(),
+        };
+        j.write_stubs();
+        j
+    }
+
+    fn base(&self) -> u64 {
+        self.code.ptr as u64
+    }
+
+    fn write_stubs(&mut self) {
+        let mut a = Asm::new();
+        // enter(cpu = RDI, ctx = RSI, code = RDX) -> RAX
+        let enter = a.pos();
+        for r in [R::RBX, R::RBP, R::R12, R::R13, R::R14, R::R15] {
+            a.push(r);
+        }
+        a.alu_ri(true, Alu::Sub, R::RSP, 8);
+        a.mov_rr(true, R::RBP, R::RDI);
+        a.mov_rr(true, R::R12, R::RSI);
+        a.jmp_r(R::RDX);
+        // epilogue
+        let epi = a.pos();
+        a.alu_ri(true, Alu::Add, R::RSP, 8);
+        for r in [R::R15, R::R14, R::R13, R::R12, R::RBP, R::RBX] {
+            a.pop(r);
+        }
+        a.ret();
+        // lookup(target = RDI)
+        let look = a.pos();
+        a.mov_rr(true, R::RAX, R::RDI);
+        a.sh_i(true, Sh::Shr, R::RAX, 2);
+        a.alu_ri(false, Alu::And, R::RAX, (rt::JC_SIZE - 1) as i32);
+        a.lea(true, R::RAX, crate::emit::mi(R::RAX, R::RAX, 2, 0));
+        a.sh_i(true, Sh::Shl, R::RAX, 3);
+        a.alu_rm(true, Alu::Add, R::RAX, m(R::R12, off::JC));
+        a.alu_rm(true, Alu::Cmp, R::RDI, m(R::RAX, 0));
+        let miss1 = a.jcc_fwd(Cc::Ne);
+        a.mov_rr(true, R::RCX, R::RDI);
+        a.sh_i(true, Sh::Shr, R::RCX, 12);
+        a.alu_ri(false, Alu::And, R::RCX, (rt::TLB_SIZE - 1) as i32);
+        a.sh_i(false, Sh::Shl, R::RCX, 5);
+        a.alu_rm(true, Alu::Add, R::RCX, m(R::R12, off::TLB_CUR));
+        a.mov_rr(true, R::RDX, R::RDI);
+        a.alu_ri(true, Alu::And, R::RDX, !0xffci32);
+        a.alu_rm(true, Alu::Cmp, R::RDX, m(R::RCX, 16));
+        let miss2 = a.jcc_fwd(Cc::Ne);
+        a.load(8, R::RDX, m(R::RCX, 24));
+        a.alu_rr(true, Alu::Add, R::RDX, R::RDI);
+        a.alu_rm(true, Alu::Or, R::RDX, m(R::R12, off::CTX_BITS));
+        a.alu_rm(true, Alu::Cmp, R::RDX, m(R::RAX, 8));
+        let miss3 = a.jcc_fwd(Cc::Ne);
+        a.jmp_m(m(R::RAX, 16));
+        a.bind(miss1);
+        a.bind(miss2);
+        a.bind(miss3);
+        a.store(8, m(R::RBP, off::PC), R::RDI);
+        a.alu_rr(false, Alu::Xor, R::RAX, R::RAX);
+        a.jmp_to(epi);
+        let n = a.buf.len();
+        assert!(n <= self.code.len, "code region smaller than the stubs");
+        // SAFETY: the region is ours, writable and at least `n` bytes (checked above).
+        unsafe { core::ptr::copy_nonoverlapping(a.buf.as_ptr(), self.code.ptr, n) };
+        self.enter = enter;
+        self.epilogue = self.base() + epi as u64;
+        self.lookup = self.base() + look as u64;
+        self.stubs_end = n.next_multiple_of(ENTRY_ALIGN);
+        self.used = self.stubs_end;
+    }
+
+    /// Drops every translated block (their code, chains and jump-cache entries).
+    pub fn flush(&mut self) {
+        self.used = self.stubs_end;
+        self.blocks.clear();
+        self.ctx.flush_jc();
+        self.stats.flushes += 1;
+    }
+
+    /// Number of live translated blocks.
+    pub fn blocks(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// Bytes of the code region in use.
+    pub fn used(&self) -> usize {
+        self.used
+    }
+
+    /// Translates `b` (context key `ctx`); returns its id.
+    pub fn translate(&mut self, b: &Block, ctx: u8) -> Result<u32, JitError> {
+        let id = self.blocks.len() as u32;
+        if id >= 1 << 24 {
+            return Err(JitError::Full);
+        }
+        let base = self.base() + self.used as u64;
+        let env = Env {
+            base,
+            epilogue: self.epilogue,
+            lookup: self.lookup,
+            rt: &self.rt,
+            feats: self.feats,
+            block_id: id,
+        };
+        let t = translate(b, &env)?;
+        let n = t.code.len();
+        if self.used + n > self.code.len {
+            return Err(JitError::Full);
+        }
+        // SAFETY: [used, used + n) lies inside the region (checked) and holds no live code.
+        unsafe { core::ptr::copy_nonoverlapping(t.code.as_ptr(), self.code.ptr.add(self.used), n) };
+        self.used = (self.used + n).next_multiple_of(ENTRY_ALIGN);
+        self.blocks.push(Meta {
+            entry: base,
+            exits: t.exits,
+            ctx,
+        });
+        self.stats.translated += 1;
+        self.stats.code_bytes += n as u64;
+        Ok(id)
+    }
+
+    /// Metadata of block `id`.
+    pub fn meta(&self, id: u32) -> Option<&Meta> {
+        self.blocks.get(id as usize)
+    }
+
+    /// The exit record an exit code names, with the block's id.
+    pub fn exit_rec(&self, code: u64) -> Option<(u32, ExitRec)> {
+        if code < exit::EXIT_REC {
+            return None;
+        }
+        let id = ((code >> 8) & 0xff_ffff) as u32;
+        let k = (code & 0xff) as usize;
+        self.blocks
+            .get(id as usize)
+            .and_then(|b| b.exits.get(k))
+            .map(|e| (id, *e))
+    }
+
+    /// Patches the chain exit named by `code` to jump straight to block `to`.
+    pub fn chain(&mut self, code: u64, to: u32) {
+        let Some((from, ExitRec::Chain { patch, .. })) = self.exit_rec(code) else {
+            return;
+        };
+        let (Some(f), Some(t)) = (self.blocks.get(from as usize), self.blocks.get(to as usize))
+        else {
+            return;
+        };
+        if f.ctx != t.ctx {
+            return;
+        }
+        let rel = (t.entry as i64 - patch as i64) as i32;
+        let lo = self.base() + self.stubs_end as u64;
+        let hi = self.base() + self.used as u64;
+        if patch < lo + 4 || patch > hi {
+            return;
+        }
+        // SAFETY: `patch - 4 .. patch` is the displacement of a jump inside a live block
+        // of our region (bounds checked above); nothing executes concurrently.
+        unsafe {
+            core::ptr::write_unaligned((patch - 4) as *mut [u8; 4], rel.to_le_bytes());
+        }
+        self.stats.chains += 1;
+    }
+
+    /// Runs translated code from block `id` until it exits; returns the exit code
+    /// ([`rt::exit`]). `M` must be the type the translator was created for.
+    pub fn run<M: JitMemory>(&mut self, cpu: &mut Cpu, mem: &mut M, id: u32) -> u64 {
+        let Some(entry) = self.blocks.get(id as usize).map(|b| b.entry) else {
+            return exit::STOP;
+        };
+        if Rt::of::<M>().load != self.rt.load {
+            return exit::STOP;
+        }
+        self.ctx.mem = mem as *mut M as *mut ();
+        self.ctx.cpu = cpu as *mut Cpu;
+        type Enter = extern "sysv64" fn(*mut Cpu, *mut Ctx, u64) -> u64;
+        // SAFETY: `enter` is the entry stub written by `write_stubs` into our executable
+        // region; it follows the sysv64 ABI (saves and restores the callee-saved
+        // registers) and runs translated code that only touches `cpu`, `ctx`, guest RAM
+        // through TLB entries the memory type filled, and calls the `rt` functions of `M`.
+        let f: Enter = unsafe { core::mem::transmute(self.code.ptr.add(self.enter)) };
+        let ctx: *mut Ctx = &mut *self.ctx;
+        let r = f(cpu as *mut Cpu, ctx, entry);
+        self.ctx.mem = core::ptr::null_mut();
+        self.ctx.cpu = core::ptr::null_mut();
+        r
+    }
+}

@@ -1,0 +1,1627 @@
+//! IR block -> x86-64 code.
+//!
+//! Conventions inside translated code: RBP = the guest [`Cpu`], R12 = the [`Ctx`]; RAX,
+//! RCX, RDX are scratch; the other ten registers hold IR temporaries, assigned for each
+//! temporary's whole (straight-line) lifetime, the callee-saved ones preferred for values
+//! that live across a call. Temporaries that do not get a register, and all 128-bit
+//! ones, live in `Ctx::temps`. Guest registers stay in the `Cpu` (every `Set` writes
+//! through), so a fault anywhere leaves exactly the state the interpreter would.
+//!
+//! Memory accesses index the software TLB of the current mode inline (about nine
+//! instructions on a hit); misses call [`crate::rt`] functions from out-of-line code
+//! that saves and restores the live caller-saved registers.
+//!
+//! [`Cpu`]: a64::state::Cpu
+//! [`Ctx`]: crate::rt::Ctx
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use a64::ir::*;
+
+use crate::emit::{m, mi, Alu, Asm, Cc, Fixup, Sh, R};
+use crate::rt::{self, exit, off, Rt};
+
+/// Host CPU features the generated code may use (probed once by the embedder).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Features {
+    /// LZCNT (ABM).
+    pub lzcnt: bool,
+    /// POPCNT.
+    pub popcnt: bool,
+}
+
+/// Where translation places the code and what it links to.
+#[derive(Clone, Copy, Debug)]
+pub struct Env<'a> {
+    /// Final address of the first byte of the block's code.
+    pub base: u64,
+    /// Shared epilogue (returns RAX to the runner).
+    pub epilogue: u64,
+    /// Shared indirect-branch lookup (target VA in RDI).
+    pub lookup: u64,
+    /// Run-time functions.
+    pub rt: &'a Rt,
+    /// Host features.
+    pub feats: Features,
+    /// Index of the block (exit codes name it).
+    pub block_id: u32,
+}
+
+/// What a block exit record means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitRec {
+    /// A direct branch to `target` in the same guest page: patch the 32-bit
+    /// displacement ending at `patch` (absolute address) to chain it.
+    Chain {
+        /// Address just after the displacement.
+        patch: u64,
+        /// Guest target.
+        target: u64,
+    },
+    /// The block ended with an exception or event; `cpu.pc` holds the resume address.
+    Exception {
+        /// What.
+        kind: ExcKind,
+        /// The instruction.
+        pc: u64,
+        /// Its encoding.
+        raw: u32,
+    },
+}
+
+/// A translated block.
+#[derive(Debug)]
+pub struct Translated {
+    /// The code (position-dependent: valid only at `Env::base`).
+    pub code: Vec<u8>,
+    /// Exit records.
+    pub exits: Vec<ExitRec>,
+}
+
+/// Why a block was not translated (the caller interprets it instead).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TransError {
+    /// More temporaries than spill slots.
+    #[error("block has too many temporaries")]
+    TooManyTemps,
+}
+
+const ALLOC: [R; 10] = [
+    R::RBX,
+    R::R13,
+    R::R14,
+    R::R15,
+    R::RSI,
+    R::RDI,
+    R::R8,
+    R::R9,
+    R::R10,
+    R::R11,
+];
+
+fn callee_saved(r: R) -> bool {
+    matches!(r, R::RBX | R::R13 | R::R14 | R::R15)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Loc {
+    Reg(R),
+    Slot,
+    Const(u128),
+    None,
+}
+
+/// The x86 condition equal to A64 condition `cond` right after the flags op `k`, or a
+/// constant (Some(Err(v))), or None when it needs the NZCV word.
+fn fused_cc(k: FlagOp, cond: u8) -> Option<Result<Cc, bool>> {
+    // Carry sense: Add/Adc: A64 C = x86 CF; Sub/Sbc: C = !CF; Logic: C = 0.
+    #[derive(PartialEq)]
+    enum C {
+        Cf,
+        NotCf,
+        Zero,
+    }
+    let c = match k {
+        FlagOp::Add | FlagOp::Adc => C::Cf,
+        FlagOp::Sub | FlagOp::Sbc => C::NotCf,
+        FlagOp::Logic => C::Zero,
+    };
+    Some(Ok(match cond {
+        0 => Cc::E,
+        1 => Cc::Ne,
+        2 => match c {
+            C::Cf => Cc::B,
+            C::NotCf => Cc::Ae,
+            C::Zero => return Some(Err(false)),
+        },
+        3 => match c {
+            C::Cf => Cc::Ae,
+            C::NotCf => Cc::B,
+            C::Zero => return Some(Err(true)),
+        },
+        4 => Cc::S,
+        5 => Cc::Ns,
+        6 => Cc::O,
+        7 => Cc::No,
+        8 => match c {
+            C::NotCf => Cc::A,
+            C::Zero => return Some(Err(false)),
+            C::Cf => return None,
+        },
+        9 => match c {
+            C::NotCf => Cc::Be,
+            C::Zero => return Some(Err(true)),
+            C::Cf => return None,
+        },
+        10 => Cc::Ge,
+        11 => Cc::L,
+        12 => Cc::G,
+        13 => Cc::Le,
+        _ => return Some(Err(true)),
+    }))
+}
+
+fn binop_index(op: BinOp) -> u64 {
+    rt::BINOPS.iter().position(|&o| o == op).unwrap_or(0) as u64
+}
+
+fn unop_index(op: UnOp) -> u64 {
+    rt::UNOPS.iter().position(|&o| o == op).unwrap_or(0) as u64
+}
+
+enum ColdKind {
+    Load { dst: Temp, attr: MemAttr },
+    Store { src: Temp, attr: MemAttr },
+}
+
+struct Cold {
+    fix: Fixup,
+    resume: usize,
+    kind: ColdKind,
+    addr: Temp,
+    pc: u64,
+    live: Vec<(R, u32)>,
+}
+
+struct Tr<'a> {
+    a: Asm,
+    env: Env<'a>,
+    b: &'a Block,
+    loc: Vec<Loc>,
+    last: Vec<usize>,
+    cross: Vec<bool>,
+    owner: [Option<u32>; 16],
+    /// For Cond ops fused into their Flags op: op index -> outcome.
+    fused: Vec<Option<Result<Cc, bool>>>,
+    /// Per flags temp: the Cond ops (index, dst) to set right after it.
+    flag_conds: Vec<Vec<(usize, Temp)>>,
+    /// Per temp: uses not covered by fusion.
+    plain_uses: Vec<u32>,
+    pc: u64,
+    raw: u32,
+    cold: Vec<Cold>,
+    fault_exits: Vec<(Fixup, u64)>,
+    undef_exits: Vec<(Fixup, u64, u32)>,
+    exits: Vec<ExitRec>,
+    no_chain: bool,
+}
+
+fn uses(op: &Op) -> Vec<Temp> {
+    let mut v = Vec::new();
+    let mut o = *op;
+    a64::opt::for_each_use(&mut o, |t| v.push(*t));
+    v
+}
+
+fn def_of(op: &Op) -> Option<Temp> {
+    match *op {
+        Op::Const { dst, .. }
+        | Op::Get { dst, .. }
+        | Op::Bin { dst, .. }
+        | Op::BinImm { dst, .. }
+        | Op::Un { dst, .. }
+        | Op::Zext { dst, .. }
+        | Op::Sext { dst, .. }
+        | Op::Trunc { dst, .. }
+        | Op::Flags { dst, .. }
+        | Op::Cond { dst, .. }
+        | Op::Select { dst, .. }
+        | Op::Load { dst, .. }
+        | Op::SysRead { dst, .. } => Some(dst),
+        Op::StoreExcl { status, .. } => Some(status),
+        Op::Call { dst, .. } => dst,
+        _ => None,
+    }
+}
+
+/// Translates `b` for placement at `env.base`.
+pub fn translate(b: &Block, env: &Env) -> Result<Translated, TransError> {
+    let nt = b.temps.len();
+    if nt > rt::MAX_TEMPS {
+        return Err(TransError::TooManyTemps);
+    }
+    let nops = b.ops.len();
+    let mut last = vec![usize::MAX; nt];
+    let mut defat = vec![0usize; nt];
+    let mut plain_uses = vec![0u32; nt];
+    let mut flags_def: Vec<Option<(usize, FlagOp)>> = vec![None; nt];
+    let mut fused = vec![None; nops];
+    let mut flag_conds: Vec<Vec<(usize, Temp)>> = vec![Vec::new(); nt];
+    let mut calls = Vec::new();
+    for (i, op) in b.ops.iter().enumerate() {
+        if let Op::Cond { dst, cond, nzcv } = *op {
+            if let Some((_, k)) = flags_def[nzcv.0 as usize] {
+                if let Some(f) = fused_cc(k, cond) {
+                    fused[i] = Some(f);
+                    flag_conds[nzcv.0 as usize].push((i, dst));
+                }
+            }
+        }
+        for u in uses(op) {
+            last[u.0 as usize] = i;
+            if fused[i].is_none() {
+                plain_uses[u.0 as usize] += 1;
+            }
+        }
+        if let Some(d) = def_of(op) {
+            defat[d.0 as usize] = i;
+            if last[d.0 as usize] == usize::MAX {
+                last[d.0 as usize] = i;
+            }
+        }
+        if let Op::Flags { dst, op: k, .. } = *op {
+            flags_def[dst.0 as usize] = Some((i, k));
+        }
+        if always_calls(op, b, env.feats) {
+            calls.push(i);
+        }
+    }
+    let term_use = match b.term {
+        Term::Branch { cond, .. } => Some(cond),
+        Term::Indirect { target, .. } => Some(target),
+        _ => None,
+    };
+    if let Some(t) = term_use {
+        last[t.0 as usize] = nops;
+        plain_uses[t.0 as usize] += 1;
+    }
+    // Fused conds are defined at their flags op.
+    for (t, cs) in flag_conds.iter().enumerate() {
+        for &(_, d) in cs {
+            defat[d.0 as usize] = defat[t];
+        }
+    }
+    let mut cross = vec![false; nt];
+    for t in 0..nt {
+        if last[t] == usize::MAX {
+            continue;
+        }
+        let (d, l) = (defat[t], last[t]);
+        cross[t] = calls.iter().any(|&c| c > d && c < l);
+    }
+    let mut tr = Tr {
+        a: Asm::new(),
+        env: *env,
+        b,
+        loc: vec![Loc::None; nt],
+        last,
+        cross,
+        owner: [None; 16],
+        fused,
+        flag_conds,
+        plain_uses,
+        pc: b.pc,
+        raw: 0,
+        cold: Vec::new(),
+        fault_exits: Vec::new(),
+        undef_exits: Vec::new(),
+        exits: Vec::new(),
+        no_chain: false,
+    };
+    tr.prologue();
+    for i in 0..nops {
+        tr.op(i);
+        tr.release(i);
+    }
+    tr.term();
+    tr.emit_cold();
+    Ok(Translated {
+        code: tr.a.buf,
+        exits: tr.exits,
+    })
+}
+
+/// Whether an op always calls out (so values living across it prefer callee-saved registers).
+fn always_calls(op: &Op, b: &Block, f: Features) -> bool {
+    match *op {
+        Op::Call { .. } | Op::StoreExcl { .. } | Op::DcZva { .. } => true,
+        Op::Load { attr, .. } | Op::Store { attr, .. } => attr.exclusive || attr.unpriv,
+        Op::SysRead { reg, .. } => !inline_sysreg(reg),
+        Op::SysWrite { reg, .. } => !inline_sysreg(reg),
+        Op::Bin { op, ty, .. } | Op::BinImm { op, ty, .. } => !bin_inline(op, ty),
+        Op::Un { op, ty, .. } => !un_inline(op, ty, f),
+        Op::Sext { dst, .. } => b.temps[dst.0 as usize] == Ty::I128,
+        Op::Select { dst, .. } => b.temps[dst.0 as usize] == Ty::I128,
+        _ => false,
+    }
+}
+
+fn inline_sysreg(r: SysReg) -> bool {
+    matches!(
+        r,
+        SysReg::Nzcv
+            | SysReg::Fpcr
+            | SysReg::Fpsr
+            | SysReg::TpidrEl0
+            | SysReg::TpidrroEl0
+            | SysReg::Const(_)
+            | SysReg::CtrEl0
+            | SysReg::DczidEl0
+    )
+}
+
+fn bin_inline(op: BinOp, ty: Ty) -> bool {
+    match ty {
+        Ty::I32 | Ty::I64 => true,
+        Ty::I8 | Ty::I16 => matches!(
+            op,
+            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::And | BinOp::Or | BinOp::Xor
+        ),
+        Ty::I128 => false,
+    }
+}
+
+fn un_inline(op: UnOp, ty: Ty, f: Features) -> bool {
+    let wide = matches!(ty, Ty::I32 | Ty::I64);
+    match op {
+        UnOp::Not | UnOp::Neg => ty != Ty::I128,
+        UnOp::Rev => wide,
+        UnOp::Rev32 => ty == Ty::I64,
+        UnOp::Clz => wide && f.lzcnt,
+        UnOp::Popcnt => wide && f.popcnt,
+        _ => false,
+    }
+}
+
+fn slot(t: Temp) -> crate::emit::M {
+    m(R::R12, off::TEMPS + 16 * t.0 as i32)
+}
+
+impl Tr<'_> {
+    fn ty(&self, t: Temp) -> Ty {
+        self.b.temps[t.0 as usize]
+    }
+
+    fn abs_rel(&self, target: u64) -> i32 {
+        let here = self.env.base + self.a.pos() as u64;
+        (target as i64 - here as i64) as i32
+    }
+
+    fn jmp_abs(&mut self, target: u64) {
+        self.a.buf.push(0xe9);
+        let rel = self.abs_rel(target) - 4;
+        self.a.buf.extend_from_slice(&rel.to_le_bytes());
+    }
+
+    fn call_abs(&mut self, f: u64) {
+        self.a.mov_ri(R::RAX, f);
+        self.a.call_r(R::RAX);
+    }
+
+    /// `mov r, imm` without touching the flags.
+    fn mov_nf(&mut self, r: R, v: u64) {
+        if v == 0 {
+            // mov r32, 0 (B8+r imm32): flags untouched.
+            if r.0 >= 8 {
+                self.a.buf.push(0x41);
+            }
+            self.a.buf.push(0xb8 | (r.0 & 7));
+            self.a.buf.extend_from_slice(&0u32.to_le_bytes());
+        } else {
+            self.a.mov_ri(r, v);
+        }
+    }
+
+    fn prologue(&mut self) {
+        let a = &mut self.a;
+        a.load(8, R::RAX, m(R::R12, off::INSNS));
+        a.alu_rm(true, Alu::Cmp, R::RAX, m(R::R12, off::LIMIT));
+        let f1 = a.jcc_fwd(Cc::Ae);
+        a.load(8, R::RCX, m(R::R12, off::IRQ));
+        a.cmp_m8i(m(R::RCX, 0), 0);
+        let f2 = a.jcc_fwd(Cc::Ne);
+        a.alu_ri(true, Alu::Add, R::RAX, self.b.ninsns as i32);
+        a.store(8, m(R::R12, off::INSNS), R::RAX);
+        let skip = a.jmp_fwd();
+        a.bind(f1);
+        a.bind(f2);
+        self.set_pc(self.b.pc);
+        self.a.mov_ri(R::RAX, exit::STOP);
+        self.jmp_abs(self.env.epilogue);
+        self.a.bind(skip);
+    }
+
+    fn set_pc(&mut self, pc: u64) {
+        if let Some(v) = imm_fit(pc, true) {
+            self.a.store_i(8, m(R::RBP, off::PC), v);
+        } else {
+            self.a.mov_ri(R::RAX, pc);
+            self.a.store(8, m(R::RBP, off::PC), R::RAX);
+        }
+    }
+
+    /// Frees registers of temps whose last use is op `i`.
+    fn release(&mut self, i: usize) {
+        for r in ALLOC {
+            if let Some(t) = self.owner[r.0 as usize] {
+                if self.last[t as usize] <= i {
+                    self.owner[r.0 as usize] = None;
+                }
+            }
+        }
+    }
+
+    /// Assigns a location to a newly defined temp; returns the register to compute into
+    /// (RAX when the temp lives in a slot: call `fin` afterwards).
+    fn def(&mut self, t: Temp) -> R {
+        if self.loc[t.0 as usize] != Loc::None {
+            return match self.loc[t.0 as usize] {
+                Loc::Reg(r) => r,
+                _ => R::RAX,
+            };
+        }
+        if self.ty(t) == Ty::I128 {
+            self.loc[t.0 as usize] = Loc::Slot;
+            return R::RAX;
+        }
+        let cross = self.cross[t.0 as usize];
+        let pick = |want_callee: bool, owner: &[Option<u32>; 16]| {
+            ALLOC
+                .iter()
+                .copied()
+                .find(|&r| owner[r.0 as usize].is_none() && callee_saved(r) == want_callee)
+        };
+        let r = pick(cross, &self.owner).or_else(|| pick(!cross, &self.owner));
+        match r {
+            Some(r) => {
+                self.owner[r.0 as usize] = Some(t.0);
+                self.loc[t.0 as usize] = Loc::Reg(r);
+                r
+            }
+            None => {
+                self.loc[t.0 as usize] = Loc::Slot;
+                R::RAX
+            }
+        }
+    }
+
+    /// Completes a def computed into `r` (stores it when the temp lives in a slot).
+    fn fin(&mut self, t: Temp, r: R) {
+        if self.loc[t.0 as usize] == Loc::Slot {
+            self.a.store(8, slot(t), r);
+            self.a
+                .store_i(8, m(R::R12, off::TEMPS + 16 * t.0 as i32 + 8), 0);
+        }
+    }
+
+    /// The value of `t` in a register (loaded into `scratch` if needed).
+    fn get(&mut self, t: Temp, scratch: R) -> R {
+        match self.loc[t.0 as usize] {
+            Loc::Reg(r) => r,
+            Loc::Const(v) => {
+                self.mov_nf(scratch, v as u64);
+                scratch
+            }
+            _ => {
+                self.a.load(8, scratch, slot(t));
+                scratch
+            }
+        }
+    }
+
+    /// A sign-extendable 32-bit immediate for `t` in an op of width `w`.
+    fn imm(&self, t: Temp, w: bool) -> Option<i32> {
+        match self.loc[t.0 as usize] {
+            Loc::Const(v) => imm_fit(v as u64, w),
+            _ => None,
+        }
+    }
+
+    /// Copies `t` (any type) into the 16-byte memory at `dst`.
+    fn to_mem16(&mut self, t: Temp, dst: crate::emit::M) {
+        if self.ty(t) == Ty::I128 {
+            match self.loc[t.0 as usize] {
+                Loc::Const(v) => {
+                    self.a.mov_ri(R::RAX, v as u64);
+                    self.a.store(8, dst, R::RAX);
+                    self.a.mov_ri(R::RAX, (v >> 64) as u64);
+                    self.a.store(
+                        8,
+                        crate::emit::M {
+                            disp: dst.disp + 8,
+                            ..dst
+                        },
+                        R::RAX,
+                    );
+                }
+                _ => {
+                    self.a.movdqu_load(0, slot(t));
+                    self.a.movdqu_store(dst, 0);
+                }
+            }
+        } else {
+            let r = self.get(t, R::RAX);
+            self.a.store(8, dst, r);
+            self.a.store_i(
+                8,
+                crate::emit::M {
+                    disp: dst.disp + 8,
+                    ..dst
+                },
+                0,
+            );
+        }
+    }
+
+    /// Defines `t` from the 16-byte memory at `src` (zero-extended values).
+    fn from_mem16(&mut self, t: Temp, src: crate::emit::M) {
+        if self.ty(t) == Ty::I128 {
+            self.def(t);
+            self.a.movdqu_load(0, src);
+            self.a.movdqu_store(slot(t), 0);
+        } else {
+            let r = self.def(t);
+            self.a.load(8, r, src);
+            self.fin(t, r);
+        }
+    }
+
+    /// Caller-saved registers holding temps still needed after op `i` (except `except`).
+    fn live_caller_saved(&self, i: usize, except: Option<Temp>) -> Vec<(R, u32)> {
+        let mut v = Vec::new();
+        for r in ALLOC {
+            if callee_saved(r) {
+                continue;
+            }
+            if let Some(t) = self.owner[r.0 as usize] {
+                if self.last[t as usize] > i && Some(t) != except.map(|e| e.0) {
+                    v.push((r, t));
+                }
+            }
+        }
+        v
+    }
+
+    fn save(&mut self, live: &[(R, u32)]) {
+        for &(r, t) in live {
+            self.a.store(8, slot(Temp(t)), r);
+        }
+    }
+
+    fn restore(&mut self, live: &[(R, u32)]) {
+        for &(r, t) in live {
+            self.a.load(8, r, slot(Temp(t)));
+        }
+    }
+
+    /// A call that always happens, at op `i`: `setup` loads the argument registers
+    /// (after the live registers were saved), the result (RAX) is left for `after`.
+    fn call_site(
+        &mut self,
+        i: usize,
+        except: Option<Temp>,
+        f: u64,
+        setup: impl FnOnce(&mut Self),
+        after: impl FnOnce(&mut Self),
+    ) {
+        let live = self.live_caller_saved(i, except);
+        self.save(&live);
+        setup(self);
+        self.call_abs(f);
+        after(self);
+        self.restore(&live);
+    }
+
+    fn fault_exit(&mut self, cc: Cc) {
+        let f = self.a.jcc_fwd(cc);
+        self.fault_exits.push((f, self.pc));
+    }
+
+    fn op(&mut self, i: usize) {
+        let op = self.b.ops[i];
+        match op {
+            Op::Insn { pc, raw } => {
+                self.pc = pc;
+                self.raw = raw;
+            }
+            Op::Const { dst, val, .. } => {
+                self.loc[dst.0 as usize] = Loc::Const(val);
+            }
+            Op::Get { dst, reg } => self.get_reg(dst, reg),
+            Op::Set { reg, src } => self.set_reg(reg, src),
+            Op::Bin { op, ty, dst, a, b } => self.bin(i, op, ty, dst, a, Err(b)),
+            Op::BinImm {
+                op,
+                ty,
+                dst,
+                a,
+                imm,
+            } => self.bin(i, op, ty, dst, a, Ok(imm)),
+            Op::Un { op, ty, dst, a } => self.un(i, op, ty, dst, a),
+            Op::Zext { dst, src } | Op::Trunc { dst, src } => self.ext(i, dst, src, false),
+            Op::Sext { dst, src } => self.ext(i, dst, src, true),
+            Op::Flags {
+                op,
+                ty,
+                dst,
+                a,
+                b,
+                c,
+            } => self.flags(op, ty, dst, a, b, c),
+            Op::Cond { dst, cond, nzcv } => {
+                if self.fused[i].is_some() {
+                    return;
+                }
+                let n = self.get(nzcv, R::RCX);
+                self.a.mov_rr(false, R::RCX, n);
+                self.a.sh_i(false, Sh::Shr, R::RCX, 28);
+                let tbl = rt::COND_TABLE.as_ptr() as u64 + 16 * u64::from(cond & 15);
+                self.a.mov_ri(R::RAX, tbl);
+                let r = self.def(dst);
+                self.a.load(1, r, mi(R::RAX, R::RCX, 1, 0));
+                self.fin(dst, r);
+            }
+            Op::Select { dst, c, a, b } => {
+                if self.ty(dst) == Ty::I128 {
+                    self.fallback(i, dst, &[a, b, c], 3);
+                    return;
+                }
+                let cr = self.get(c, R::RCX);
+                let ar = self.get(a, R::RDX);
+                let br = self.get(b, R::RAX);
+                if br != R::RAX {
+                    self.a.mov_rr(true, R::RAX, br);
+                }
+                self.a.test_rr8(cr, cr);
+                self.a.cmov(true, Cc::Ne, R::RAX, ar);
+                let r = self.def(dst);
+                if r != R::RAX {
+                    self.a.mov_rr(true, r, R::RAX);
+                }
+                self.fin(dst, r);
+            }
+            Op::Load { dst, addr, attr } => self.load(i, dst, addr, attr),
+            Op::Store { addr, src, attr } => self.store(i, addr, src, attr),
+            Op::StoreExcl {
+                status,
+                addr,
+                src,
+                attr,
+            } => {
+                let f = self.env.rt.store_excl;
+                let pa = rt::pack_attr(attr);
+                self.call_site(
+                    i,
+                    Some(status),
+                    f,
+                    |s| {
+                        s.to_mem16(src, m(R::R12, off::ARGS));
+                        s.arg_addr(addr);
+                        s.a.mov_rr(true, R::RDI, R::R12);
+                        s.a.mov_ri(R::RDX, pa);
+                    },
+                    |s| {
+                        s.a.alu_ri(false, Alu::Cmp, R::RAX, 2);
+                        s.fault_exit(Cc::E);
+                        let r = s.def(status);
+                        s.a.mov_rr(false, r, R::RAX);
+                        s.fin(status, r);
+                    },
+                );
+            }
+            Op::ClearExcl => {
+                self.a.store_i8(m(R::RBP, off::MON_VALID), 0);
+            }
+            Op::Barrier(_) => {}
+            Op::DcZva { addr } => {
+                let f = self.env.rt.dczva;
+                self.call_site(
+                    i,
+                    None,
+                    f,
+                    |s| {
+                        s.arg_addr(addr);
+                        s.a.mov_rr(true, R::RDI, R::R12);
+                    },
+                    |s| {
+                        s.a.test_rr(false, R::RAX, R::RAX);
+                        s.fault_exit(Cc::Ne);
+                    },
+                );
+            }
+            Op::SysRead { dst, reg } => self.sys_read(i, dst, reg),
+            Op::SysWrite { reg, src } => self.sys_write(i, reg, src),
+            Op::Call {
+                dst,
+                helper,
+                args,
+                nargs,
+                imm,
+            } => {
+                let f = self.env.rt.helper;
+                let h = helper as *const Helper as u64;
+                self.call_site(
+                    i,
+                    dst,
+                    f,
+                    |s| {
+                        for (k, &t) in args.iter().enumerate().take(nargs.min(3) as usize) {
+                            s.to_mem16(t, m(R::R12, off::ARGS + 16 * k as i32));
+                        }
+                        s.a.mov_rr(true, R::RDI, R::R12);
+                        s.a.mov_ri(R::RSI, h);
+                        s.a.mov_ri(R::RDX, imm);
+                    },
+                    |s| {
+                        if let Some(d) = dst {
+                            s.from_mem16(d, m(R::R12, off::RET));
+                        }
+                    },
+                );
+            }
+        }
+    }
+
+    /// RSI = address temp (for calls).
+    fn arg_addr(&mut self, addr: Temp) {
+        match self.loc[addr.0 as usize] {
+            Loc::Reg(r) => {
+                if r != R::RSI {
+                    self.a.mov_rr(true, R::RSI, r)
+                }
+            }
+            Loc::Const(v) => self.a.mov_ri(R::RSI, v as u64),
+            _ => self.a.load(8, R::RSI, slot(addr)),
+        }
+    }
+
+    fn get_reg(&mut self, dst: Temp, reg: Reg) {
+        let (disp, size) = match reg {
+            Reg::X(n) => (off::X + 8 * i32::from(n), 8),
+            Reg::Sp => (off::SP, 8),
+            Reg::Nzcv => (off::NZCV, 4),
+            Reg::Fpcr => (off::FPCR, 4),
+            Reg::Fpsr => (off::FPSR, 4),
+            Reg::V(n) => {
+                self.from_mem16(dst, m(R::RBP, off::V + 16 * i32::from(n)));
+                return;
+            }
+        };
+        let r = self.def(dst);
+        self.a.load(size, r, m(R::RBP, disp));
+        self.fin(dst, r);
+    }
+
+    fn set_reg(&mut self, reg: Reg, src: Temp) {
+        let (disp, mask) = match reg {
+            Reg::X(n) => (off::X + 8 * i32::from(n), None),
+            Reg::Sp => (off::SP, None),
+            Reg::Nzcv => (off::NZCV, Some(a64::state::flags::MASK)),
+            Reg::Fpcr => (off::FPCR, Some(a64::interp::consts::FPCR_MASK)),
+            Reg::Fpsr => (off::FPSR, Some(a64::interp::consts::FPSR_MASK)),
+            Reg::V(n) => {
+                self.to_mem16(src, m(R::RBP, off::V + 16 * i32::from(n)));
+                return;
+            }
+        };
+        match mask {
+            None => {
+                if let Some(v) = self.imm(src, true) {
+                    self.a.store_i(8, m(R::RBP, disp), v);
+                } else {
+                    let r = self.get(src, R::RAX);
+                    self.a.store(8, m(R::RBP, disp), r);
+                }
+            }
+            Some(mk) => {
+                let r = self.get(src, R::RAX);
+                self.a.mov_rr(false, R::RAX, r);
+                self.a.alu_ri(false, Alu::And, R::RAX, mk as i32);
+                self.a.store(4, m(R::RBP, disp), R::RAX);
+            }
+        }
+    }
+
+    /// Calls `rt_op` with up to three operands; `kind` as in [`rt::rt_op`].
+    fn fallback(&mut self, i: usize, dst: Temp, ops: &[Temp], code: u64) {
+        let f = self.env.rt.op;
+        let ops: Vec<Temp> = ops.to_vec();
+        self.call_site(
+            i,
+            Some(dst),
+            f,
+            |s| {
+                for (k, &t) in ops.iter().enumerate() {
+                    s.to_mem16(t, m(R::R12, off::ARGS + 16 * k as i32));
+                }
+                s.a.mov_rr(true, R::RDI, R::R12);
+                s.a.mov_ri(R::RSI, code);
+            },
+            |s| s.from_mem16(dst, m(R::R12, off::RET)),
+        );
+    }
+
+    fn fallback_imm(&mut self, i: usize, dst: Temp, a: Temp, imm: u64, code: u64) {
+        let f = self.env.rt.op;
+        self.call_site(
+            i,
+            Some(dst),
+            f,
+            |s| {
+                s.to_mem16(a, m(R::R12, off::ARGS));
+                s.a.mov_ri(R::RAX, imm);
+                s.a.store(8, m(R::R12, off::ARGS + 16), R::RAX);
+                s.a.store_i(8, m(R::R12, off::ARGS + 24), 0);
+                s.a.mov_rr(true, R::RDI, R::R12);
+                s.a.mov_ri(R::RSI, code);
+            },
+            |s| s.from_mem16(dst, m(R::R12, off::RET)),
+        );
+    }
+
+    fn bin(&mut self, i: usize, op: BinOp, ty: Ty, dst: Temp, a: Temp, b: Result<u64, Temp>) {
+        if !bin_inline(op, ty) {
+            let code = binop_index(op) << 8 | rt::ty_code(ty) << 16;
+            match b {
+                Ok(imm) => self.fallback_imm(i, dst, a, imm, code),
+                Err(bt) => self.fallback(i, dst, &[a, bt], code),
+            }
+            return;
+        }
+        let w = ty == Ty::I64;
+        let bits = ty.bits();
+        // Operand b: immediate or register.
+        let bimm: Option<i32> = match b {
+            Ok(v) => imm_fit(v, w),
+            Err(t) => self.imm(t, w),
+        };
+        let bval: Option<u64> = match b {
+            Ok(v) => Some(v),
+            Err(t) => match self.loc[t.0 as usize] {
+                Loc::Const(v) => Some(v as u64),
+                _ => None,
+            },
+        };
+        let ar = self.get(a, R::RAX);
+        match op {
+            BinOp::Add | BinOp::Sub | BinOp::And | BinOp::Or | BinOp::Xor | BinOp::Mul => {
+                let br = if bimm.is_some() {
+                    None
+                } else {
+                    Some(match b {
+                        Ok(v) => {
+                            self.a.mov_ri(R::RCX, v);
+                            R::RCX
+                        }
+                        Err(t) => self.get(t, R::RCX),
+                    })
+                };
+                let d = self.def(dst);
+                if d != ar {
+                    self.a.mov_rr(w, d, ar);
+                }
+                let alu = match op {
+                    BinOp::Add => Some(Alu::Add),
+                    BinOp::Sub => Some(Alu::Sub),
+                    BinOp::And => Some(Alu::And),
+                    BinOp::Or => Some(Alu::Or),
+                    BinOp::Xor => Some(Alu::Xor),
+                    _ => None,
+                };
+                match (alu, br) {
+                    (Some(k), None) => self.a.alu_ri(w, k, d, bimm.unwrap_or(0)),
+                    (Some(k), Some(br)) => self.a.alu_rr(w, k, d, br),
+                    (None, None) => {
+                        self.a.mov_ri(R::RCX, bval.unwrap_or(0));
+                        self.a.imul_rr(w, d, R::RCX);
+                    }
+                    (None, Some(br)) => self.a.imul_rr(w, d, br),
+                }
+                if bits < 32 && matches!(op, BinOp::Add | BinOp::Sub | BinOp::Mul) {
+                    self.a.movzx((bits / 8) as u8, d, d);
+                }
+                self.fin(dst, d);
+            }
+            BinOp::Shl | BinOp::LShr | BinOp::AShr | BinOp::Ror => {
+                let sh = match op {
+                    BinOp::Shl => Sh::Shl,
+                    BinOp::LShr => Sh::Shr,
+                    BinOp::AShr => Sh::Sar,
+                    _ => Sh::Ror,
+                };
+                if let Some(v) = bval {
+                    let d = self.def(dst);
+                    if d != ar {
+                        self.a.mov_rr(w, d, ar);
+                    }
+                    let n = (v % u64::from(bits)) as u8;
+                    if n != 0 {
+                        self.a.sh_i(w, sh, d, n);
+                    }
+                    self.fin(dst, d);
+                } else {
+                    let Err(bt) = b else { return };
+                    // Shift count to CL; value to RAX.
+                    let br = self.get(bt, R::RCX);
+                    if br != R::RCX {
+                        self.a.mov_rr(false, R::RCX, br);
+                    }
+                    if ar != R::RAX {
+                        self.a.mov_rr(w, R::RAX, ar);
+                    }
+                    self.a.sh_cl(w, sh, R::RAX);
+                    let d = self.def(dst);
+                    if d != R::RAX {
+                        self.a.mov_rr(w, d, R::RAX);
+                    }
+                    self.fin(dst, d);
+                }
+            }
+            BinOp::UDiv | BinOp::SDiv => {
+                let br = match b {
+                    Ok(v) => {
+                        self.a.mov_ri(R::RCX, v);
+                        R::RCX
+                    }
+                    Err(t) => self.get(t, R::RCX),
+                };
+                if br != R::RCX {
+                    self.a.mov_rr(w, R::RCX, br);
+                }
+                if ar != R::RAX {
+                    self.a.mov_rr(w, R::RAX, ar);
+                }
+                // x / 0 = 0.
+                self.a.test_rr(w, R::RCX, R::RCX);
+                let z = self.a.jcc_fwd(Cc::E);
+                let mut neg = None;
+                if op == BinOp::SDiv {
+                    self.a.alu_ri(w, Alu::Cmp, R::RCX, -1);
+                    neg = Some(self.a.jcc_fwd(Cc::E));
+                    self.a.cqo(w);
+                    self.a.grp3(w, 7, R::RCX);
+                } else {
+                    self.a.alu_rr(false, Alu::Xor, R::RDX, R::RDX);
+                    self.a.grp3(w, 6, R::RCX);
+                }
+                let done = self.a.jmp_fwd();
+                if let Some(n) = neg {
+                    // x / -1 = -x (wrapping: MIN / -1 = MIN).
+                    self.a.bind(n);
+                    self.a.grp3(w, 3, R::RAX);
+                    let d2 = self.a.jmp_fwd();
+                    self.a.bind(z);
+                    self.a.alu_rr(false, Alu::Xor, R::RAX, R::RAX);
+                    self.a.bind(d2);
+                } else {
+                    self.a.bind(z);
+                    self.a.alu_rr(false, Alu::Xor, R::RAX, R::RAX);
+                }
+                self.a.bind(done);
+                let d = self.def(dst);
+                if d != R::RAX {
+                    self.a.mov_rr(w, d, R::RAX);
+                }
+                self.fin(dst, d);
+            }
+            BinOp::UMulHi | BinOp::SMulHi => {
+                let signed = op == BinOp::SMulHi;
+                let br = match b {
+                    Ok(v) => {
+                        self.a.mov_ri(R::RCX, v);
+                        R::RCX
+                    }
+                    Err(t) => self.get(t, R::RCX),
+                };
+                if w {
+                    if br != R::RCX {
+                        self.a.mov_rr(true, R::RCX, br);
+                    }
+                    if ar != R::RAX {
+                        self.a.mov_rr(true, R::RAX, ar);
+                    }
+                    self.a.grp3(true, if signed { 5 } else { 4 }, R::RCX);
+                    let d = self.def(dst);
+                    self.a.mov_rr(true, d, R::RDX);
+                    self.fin(dst, d);
+                } else {
+                    // 32-bit: full product in 64 bits, high half.
+                    if signed {
+                        self.a.movsx(true, 4, R::RCX, br);
+                        self.a.movsx(true, 4, R::RAX, ar);
+                    } else {
+                        self.a.mov_rr(false, R::RCX, br);
+                        self.a.mov_rr(false, R::RAX, ar);
+                    }
+                    self.a.imul_rr(true, R::RAX, R::RCX);
+                    self.a.sh_i(true, Sh::Shr, R::RAX, 32);
+                    let d = self.def(dst);
+                    self.a.mov_rr(false, d, R::RAX);
+                    self.fin(dst, d);
+                }
+            }
+        }
+    }
+
+    fn un(&mut self, i: usize, op: UnOp, ty: Ty, dst: Temp, a: Temp) {
+        if !un_inline(op, ty, self.env.feats) {
+            let code = 1 | unop_index(op) << 8 | rt::ty_code(ty) << 16;
+            self.fallback(i, dst, &[a], code);
+            return;
+        }
+        let w = ty == Ty::I64;
+        let ar = self.get(a, R::RAX);
+        let d = self.def(dst);
+        match op {
+            UnOp::Not | UnOp::Neg => {
+                if d != ar {
+                    self.a.mov_rr(w, d, ar);
+                }
+                self.a.grp3(w, if op == UnOp::Not { 2 } else { 3 }, d);
+                if ty.bits() < 32 {
+                    self.a.movzx((ty.bits() / 8) as u8, d, d);
+                }
+            }
+            UnOp::Rev | UnOp::Rev32 => {
+                if d != ar {
+                    self.a.mov_rr(w, d, ar);
+                }
+                self.a.bswap(w, d);
+                if op == UnOp::Rev32 {
+                    self.a.sh_i(true, Sh::Ror, d, 32);
+                }
+            }
+            UnOp::Clz => self.a.f3op(w, 0xbd, d, ar),
+            _ => self.a.f3op(w, 0xb8, d, ar),
+        }
+        self.fin(dst, d);
+    }
+
+    fn ext(&mut self, i: usize, dst: Temp, src: Temp, signed: bool) {
+        let (ft, tt) = (self.ty(src), self.ty(dst));
+        if tt == Ty::I128 {
+            if signed && ft != Ty::I128 {
+                let code = 2 | rt::ty_code(tt) << 16 | rt::ty_code(ft) << 24;
+                self.fallback(i, dst, &[src], code);
+                return;
+            }
+            // Zero-extension (or a 128-bit copy) into the slot.
+            self.def(dst);
+            self.to_mem16(src, slot(dst));
+            return;
+        }
+        // Narrow destination.
+        let sr = if ft == Ty::I128 {
+            match self.loc[src.0 as usize] {
+                Loc::Const(v) => {
+                    self.a.mov_ri(R::RAX, v as u64);
+                }
+                _ => self.a.load(8, R::RAX, slot(src)),
+            }
+            R::RAX
+        } else {
+            self.get(src, R::RAX)
+        };
+        let d = self.def(dst);
+        if signed && ft.bits() < tt.bits() {
+            self.a.movsx(tt == Ty::I64, ft.bytes() as u8, d, sr);
+            if tt.bits() < 32 {
+                self.a.movzx(tt.bytes() as u8, d, d);
+            }
+        } else {
+            let bits = ft.bits().min(tt.bits());
+            match bits {
+                8 | 16 => self.a.movzx((bits / 8) as u8, d, sr),
+                32 => self.a.mov_rr(false, d, sr),
+                _ => {
+                    if d != sr {
+                        self.a.mov_rr(true, d, sr)
+                    }
+                }
+            }
+        }
+        self.fin(dst, d);
+    }
+
+    fn flags(&mut self, k: FlagOp, ty: Ty, dst: Temp, a: Temp, b: Temp, c: Temp) {
+        let w = ty == Ty::I64;
+        // Load the operands first: nothing after the flags-setting instruction may
+        // disturb the flags until the conditions are taken.
+        match k {
+            FlagOp::Logic => {
+                let ar = self.get(a, R::RAX);
+                self.a.test_rr(w, ar, ar);
+            }
+            FlagOp::Sub => {
+                let ar = self.get(a, R::RAX);
+                if let Some(v) = self.imm(b, w) {
+                    self.a.alu_ri(w, Alu::Cmp, ar, v);
+                } else {
+                    let br = self.get(b, R::RCX);
+                    self.a.alu_rr(w, Alu::Cmp, ar, br);
+                }
+            }
+            FlagOp::Add => {
+                let ar = self.get(a, R::RAX);
+                if ar != R::RAX {
+                    self.a.mov_rr(w, R::RAX, ar);
+                }
+                if let Some(v) = self.imm(b, w) {
+                    self.a.alu_ri(w, Alu::Add, R::RAX, v);
+                } else {
+                    let br = self.get(b, R::RCX);
+                    self.a.alu_rr(w, Alu::Add, R::RAX, br);
+                }
+            }
+            FlagOp::Adc | FlagOp::Sbc => {
+                let ar = self.get(a, R::RAX);
+                if ar != R::RAX {
+                    self.a.mov_rr(w, R::RAX, ar);
+                }
+                let br = self.get(b, R::RCX);
+                let cr = self.get(c, R::RDX);
+                self.a.bt_i(false, cr, 0);
+                if k == FlagOp::Sbc {
+                    self.a.cmc();
+                    self.a.alu_rr(w, Alu::Sbb, R::RAX, br);
+                } else {
+                    self.a.alu_rr(w, Alu::Adc, R::RAX, br);
+                }
+            }
+        }
+        // Fused conditions.
+        let conds = core::mem::take(&mut self.flag_conds[dst.0 as usize]);
+        for &(j, cd) in &conds {
+            let r = self.def(cd);
+            match self.fused[j] {
+                Some(Ok(cc)) => {
+                    self.a.setcc(cc, r);
+                    self.a.movzx(1, r, r);
+                }
+                Some(Err(v)) => self.mov_nf(r, u64::from(v)),
+                None => {}
+            }
+            if self.loc[cd.0 as usize] == Loc::Slot {
+                // Slot: store without touching the flags.
+                self.a.store(8, slot(cd), r);
+            }
+        }
+        if self.plain_uses[dst.0 as usize] == 0 {
+            self.loc[dst.0 as usize] = Loc::Const(0);
+            return;
+        }
+        // Materialise NZCV: V -> AL, C -> CL, Z -> DL, N -> scratch byte.
+        self.a.setcc(Cc::O, R::RAX);
+        match k {
+            FlagOp::Add | FlagOp::Adc => self.a.setcc(Cc::B, R::RCX),
+            FlagOp::Sub | FlagOp::Sbc => self.a.setcc(Cc::Ae, R::RCX),
+            FlagOp::Logic => self.mov_nf(R::RCX, 0),
+        }
+        self.a.setcc(Cc::E, R::RDX);
+        // sets byte [r12 + SCRATCH]
+        let sm = m(R::R12, off::SCRATCH);
+        {
+            // 41 0F 98 /0 with r12 base: emit via a generic path.
+            self.setcc_m(Cc::S, sm);
+        }
+        self.a.movzx(1, R::RAX, R::RAX);
+        self.a.movzx(1, R::RCX, R::RCX);
+        self.a.movzx(1, R::RDX, R::RDX);
+        self.a.lea(false, R::RCX, mi(R::RAX, R::RCX, 2, 0));
+        self.a.lea(false, R::RCX, mi(R::RCX, R::RDX, 4, 0));
+        self.a.load(1, R::RDX, sm);
+        self.a.lea(false, R::RCX, mi(R::RCX, R::RDX, 8, 0));
+        self.a.sh_i(false, Sh::Shl, R::RCX, 28);
+        let d = self.def(dst);
+        self.a.mov_rr(false, d, R::RCX);
+        self.fin(dst, d);
+    }
+
+    fn setcc_m(&mut self, cc: Cc, mm: crate::emit::M) {
+        // SETcc r/m8 with a memory operand: REX.B for R12, 0F 9x, ModRM.
+        let mut t = Asm::new();
+        t.load(1, R::RAX, mm); // movzx eax, byte [mm]: same ModRM/SIB/disp layout
+                               // t.buf = [REX?] 0F B6 modrm sib disp...
+        let (rex, rest) = if t.buf[0] & 0xf0 == 0x40 {
+            (Some(t.buf[0]), &t.buf[1..])
+        } else {
+            (None, &t.buf[..])
+        };
+        if let Some(r) = rex {
+            self.a.buf.push(r);
+        }
+        self.a.buf.push(0x0f);
+        self.a.buf.push(0x90 | cc as u8);
+        self.a.buf.extend_from_slice(&rest[2..]);
+    }
+
+    /// Inline TLB probe for an access of `attr` at the address in `ar` (not RAX/RCX):
+    /// on a hit RCX = host address - VA and execution falls through; returns the
+    /// fixup of the miss branch.
+    fn tlb_probe(&mut self, ar: R, attr: MemAttr, write: bool) -> Fixup {
+        let size = u64::from(attr.size.max(1));
+        let a = &mut self.a;
+        a.mov_rr(true, R::RAX, ar);
+        a.sh_i(true, Sh::Shr, R::RAX, 12);
+        a.alu_ri(false, Alu::And, R::RAX, (rt::TLB_SIZE - 1) as i32);
+        a.sh_i(false, Sh::Shl, R::RAX, 5);
+        a.alu_rm(true, Alu::Add, R::RAX, m(R::R12, off::TLB_CUR));
+        let align = u64::from(attr.align.max(1));
+        if align >= size {
+            // Aligned access: cannot cross a page; misalignment must miss.
+            a.mov_rr(true, R::RCX, ar);
+            a.alu_ri(
+                true,
+                Alu::And,
+                R::RCX,
+                (!0xfffu64 | (align - 1)) as i64 as i32,
+            );
+        } else {
+            a.lea(true, R::RCX, m(ar, (size - 1) as i32));
+            a.alu_ri(true, Alu::And, R::RCX, -4096);
+        }
+        let tag = if write { 8 } else { 0 };
+        a.alu_rm(true, Alu::Cmp, R::RCX, m(R::RAX, tag));
+        let miss = a.jcc_fwd(Cc::Ne);
+        a.load(8, R::RCX, m(R::RAX, 24));
+        miss
+    }
+
+    /// The address temp in a register other than RAX/RCX.
+    fn addr_reg(&mut self, addr: Temp) -> R {
+        match self.loc[addr.0 as usize] {
+            Loc::Reg(r) => r,
+            Loc::Const(v) => {
+                self.a.mov_ri(R::RDX, v as u64);
+                R::RDX
+            }
+            _ => {
+                self.a.load(8, R::RDX, slot(addr));
+                R::RDX
+            }
+        }
+    }
+
+    fn load(&mut self, i: usize, dst: Temp, addr: Temp, attr: MemAttr) {
+        if attr.exclusive || attr.unpriv {
+            let f = self.env.rt.load;
+            let pa = rt::pack_attr(attr);
+            self.call_site(
+                i,
+                Some(dst),
+                f,
+                |s| {
+                    s.arg_addr(addr);
+                    s.a.mov_rr(true, R::RDI, R::R12);
+                    s.a.mov_ri(R::RDX, pa);
+                },
+                |s| {
+                    s.a.test_rr(false, R::RAX, R::RAX);
+                    s.fault_exit(Cc::Ne);
+                    s.from_mem16(dst, m(R::R12, off::RET));
+                },
+            );
+            return;
+        }
+        let ar = self.addr_reg(addr);
+        let miss = self.tlb_probe(ar, attr, false);
+        let hm = mi(R::RCX, ar, 1, 0);
+        if attr.size == 16 {
+            self.def(dst);
+            self.a.movdqu_load(0, hm);
+            self.a.movdqu_store(slot(dst), 0);
+        } else {
+            let d = self.def(dst);
+            self.a.load(attr.size, d, hm);
+            self.fin(dst, d);
+        }
+        let resume = self.a.pos();
+        let live = self.live_caller_saved(i, Some(dst));
+        self.cold.push(Cold {
+            fix: miss,
+            resume,
+            kind: ColdKind::Load { dst, attr },
+            addr,
+            pc: self.pc,
+            live,
+        });
+    }
+
+    fn store(&mut self, i: usize, addr: Temp, src: Temp, attr: MemAttr) {
+        if attr.exclusive || attr.unpriv {
+            let f = self.env.rt.store;
+            let pa = rt::pack_attr(attr);
+            self.call_site(
+                i,
+                None,
+                f,
+                |s| {
+                    s.to_mem16(src, m(R::R12, off::ARGS));
+                    s.arg_addr(addr);
+                    s.a.mov_rr(true, R::RDI, R::R12);
+                    s.a.mov_ri(R::RDX, pa);
+                },
+                |s| {
+                    s.a.test_rr(false, R::RAX, R::RAX);
+                    s.fault_exit(Cc::Ne);
+                },
+            );
+            return;
+        }
+        let ar = self.addr_reg(addr);
+        let miss = self.tlb_probe(ar, attr, true);
+        self.a.alu_rr(true, Alu::Add, R::RCX, ar);
+        if attr.size == 16 {
+            if self.ty(src) == Ty::I128 && !matches!(self.loc[src.0 as usize], Loc::Const(_)) {
+                self.a.movdqu_load(0, slot(src));
+                self.a.movdqu_store(m(R::RCX, 0), 0);
+            } else {
+                self.to_mem16(src, m(R::R12, off::ARGS));
+                self.a.movdqu_load(0, m(R::R12, off::ARGS));
+                self.a.movdqu_store(m(R::RCX, 0), 0);
+            }
+        } else {
+            let v = match self.loc[src.0 as usize] {
+                Loc::Reg(r) => r,
+                Loc::Const(v) => {
+                    self.a.mov_ri(R::RAX, v as u64);
+                    R::RAX
+                }
+                _ => {
+                    self.a.load(8, R::RAX, slot(src));
+                    R::RAX
+                }
+            };
+            self.a.store(attr.size, m(R::RCX, 0), v);
+        }
+        let resume = self.a.pos();
+        let live = self.live_caller_saved(i, None);
+        self.cold.push(Cold {
+            fix: miss,
+            resume,
+            kind: ColdKind::Store { src, attr },
+            addr,
+            pc: self.pc,
+            live,
+        });
+    }
+
+    fn sys_read(&mut self, i: usize, dst: Temp, reg: SysReg) {
+        let inline: Option<(i32, u8)> = match reg {
+            SysReg::Nzcv => Some((off::NZCV, 4)),
+            SysReg::Fpcr => Some((off::FPCR, 4)),
+            SysReg::Fpsr => Some((off::FPSR, 4)),
+            SysReg::TpidrEl0 => Some((off::TPIDR, 8)),
+            SysReg::TpidrroEl0 => Some((off::TPIDRRO, 8)),
+            _ => None,
+        };
+        if let Some((d, sz)) = inline {
+            let r = self.def(dst);
+            self.a.load(sz, r, m(R::RBP, d));
+            self.fin(dst, r);
+            return;
+        }
+        let konst = match reg {
+            SysReg::Const(v) => Some(v),
+            SysReg::CtrEl0 => Some(a64::interp::consts::CTR_EL0),
+            SysReg::DczidEl0 => Some(a64::interp::consts::DCZID_EL0),
+            _ => None,
+        };
+        if let Some(v) = konst {
+            let r = self.def(dst);
+            self.a.mov_ri(r, v);
+            self.fin(dst, r);
+            return;
+        }
+        let code = rt::sysreg_code(reg).unwrap_or(0);
+        let f = self.env.rt.sys_read;
+        let (pc, raw) = (self.pc, self.raw);
+        self.call_site(
+            i,
+            Some(dst),
+            f,
+            |s| {
+                s.a.mov_rr(true, R::RDI, R::R12);
+                s.a.mov_ri(R::RSI, code);
+            },
+            |s| {
+                s.a.test_rr(false, R::RAX, R::RAX);
+                let fx = s.a.jcc_fwd(Cc::Ne);
+                s.undef_exits.push((fx, pc, raw));
+                s.from_mem16(dst, m(R::R12, off::RET));
+            },
+        );
+    }
+
+    fn sys_write(&mut self, i: usize, reg: SysReg, src: Temp) {
+        let inline: Option<(i32, u8, u64)> = match reg {
+            SysReg::Nzcv => Some((off::NZCV, 4, u64::from(a64::state::flags::MASK))),
+            SysReg::Fpcr => Some((off::FPCR, 4, u64::from(a64::interp::consts::FPCR_MASK))),
+            SysReg::Fpsr => Some((off::FPSR, 4, u64::from(a64::interp::consts::FPSR_MASK))),
+            SysReg::TpidrEl0 => Some((off::TPIDR, 8, u64::MAX)),
+            SysReg::TpidrroEl0 => Some((off::TPIDRRO, 8, u64::MAX)),
+            SysReg::Const(_) | SysReg::CtrEl0 | SysReg::DczidEl0 => return,
+            _ => None,
+        };
+        if let Some((d, sz, mask)) = inline {
+            let r = self.get(src, R::RAX);
+            if sz == 4 {
+                self.a.mov_rr(false, R::RAX, r);
+                self.a.alu_ri(false, Alu::And, R::RAX, mask as u32 as i32);
+                self.a.store(4, m(R::RBP, d), R::RAX);
+            } else {
+                self.a.store(8, m(R::RBP, d), r);
+            }
+            return;
+        }
+        self.no_chain = true;
+        let code = rt::sysreg_code(reg).unwrap_or(0);
+        let f = self.env.rt.sys_write;
+        let (pc, raw) = (self.pc, self.raw);
+        self.call_site(
+            i,
+            None,
+            f,
+            |s| {
+                match s.loc[src.0 as usize] {
+                    Loc::Reg(r) => s.a.mov_rr(true, R::RDX, r),
+                    Loc::Const(v) => s.a.mov_ri(R::RDX, v as u64),
+                    _ => s.a.load(8, R::RDX, slot(src)),
+                }
+                s.a.mov_rr(true, R::RDI, R::R12);
+                s.a.mov_ri(R::RSI, code);
+            },
+            |s| {
+                s.a.test_rr(false, R::RAX, R::RAX);
+                let fx = s.a.jcc_fwd(Cc::Ne);
+                s.undef_exits.push((fx, pc, raw));
+            },
+        );
+    }
+
+    /// An exit to guest `target` from the end of the block.
+    fn exit_to(&mut self, target: u64) {
+        let same_page = target & !0xfff == self.b.pc & !0xfff;
+        if self.no_chain {
+            self.set_pc(target);
+            self.a.mov_ri(R::RAX, exit::CONTINUE);
+            self.jmp_abs(self.env.epilogue);
+        } else if same_page {
+            // A patchable jump, initially to the stub right after it.
+            let k = self.exits.len();
+            let f = self.a.jmp_fwd();
+            let patch = self.env.base + f.0 as u64;
+            self.a.bind(f);
+            self.exits.push(ExitRec::Chain { patch, target });
+            self.set_pc(target);
+            let code = exit::EXIT_REC | u64::from(self.env.block_id) << 8 | k as u64;
+            self.a.mov_ri(R::RAX, code);
+            self.jmp_abs(self.env.epilogue);
+        } else {
+            self.a.mov_ri(R::RDI, target);
+            self.jmp_abs(self.env.lookup);
+        }
+    }
+
+    fn term(&mut self) {
+        match self.b.term {
+            Term::Jump(t) => self.exit_to(t),
+            Term::Branch {
+                cond,
+                taken,
+                not_taken,
+            } => {
+                let c = self.get(cond, R::RAX);
+                self.a.test_rr8(c, c);
+                let f = self.a.jcc_fwd(Cc::E);
+                self.exit_to(taken);
+                self.a.bind(f);
+                self.exit_to(not_taken);
+            }
+            Term::Indirect { target, .. } => {
+                match self.loc[target.0 as usize] {
+                    Loc::Reg(r) => self.a.mov_rr(true, R::RDI, r),
+                    Loc::Const(v) => self.a.mov_ri(R::RDI, v as u64),
+                    _ => self.a.load(8, R::RDI, slot(target)),
+                }
+                if self.no_chain {
+                    self.a.store(8, m(R::RBP, off::PC), R::RDI);
+                    self.a.mov_ri(R::RAX, exit::CONTINUE);
+                    self.jmp_abs(self.env.epilogue);
+                } else {
+                    self.jmp_abs(self.env.lookup);
+                }
+            }
+            Term::Exception { kind, pc } => {
+                if !matches!(kind, ExcKind::Wfi | ExcKind::Wfe | ExcKind::Maint(_)) {
+                    self.a.store_i8(m(R::RBP, off::MON_VALID), 0);
+                }
+                let resume = if kind.resumes_after() {
+                    pc.wrapping_add(4)
+                } else {
+                    pc
+                };
+                self.set_pc(resume);
+                let k = self.exits.len();
+                self.exits.push(ExitRec::Exception {
+                    kind,
+                    pc,
+                    raw: self.raw,
+                });
+                let code = exit::EXIT_REC | u64::from(self.env.block_id) << 8 | k as u64;
+                self.a.mov_ri(R::RAX, code);
+                self.jmp_abs(self.env.epilogue);
+            }
+        }
+    }
+
+    fn emit_cold(&mut self) {
+        let cold = core::mem::take(&mut self.cold);
+        for c in cold {
+            self.a.bind(c.fix);
+            self.save(&c.live);
+            let (f, attr) = match c.kind {
+                ColdKind::Load { attr, .. } => (self.env.rt.load, attr),
+                ColdKind::Store { src, attr } => {
+                    self.to_mem16(src, m(R::R12, off::ARGS));
+                    (self.env.rt.store, attr)
+                }
+            };
+            self.arg_addr(c.addr);
+            self.a.mov_rr(true, R::RDI, R::R12);
+            self.a.mov_ri(R::RDX, rt::pack_attr(attr));
+            self.call_abs(f);
+            self.a.test_rr(false, R::RAX, R::RAX);
+            let fx = self.a.jcc_fwd(Cc::Ne);
+            self.fault_exits.push((fx, c.pc));
+            if let ColdKind::Load { dst, .. } = c.kind {
+                match self.loc[dst.0 as usize] {
+                    Loc::Reg(r) => self.a.load(8, r, m(R::R12, off::RET)),
+                    _ => {
+                        self.a.movdqu_load(0, m(R::R12, off::RET));
+                        self.a.movdqu_store(slot(dst), 0);
+                    }
+                }
+            }
+            self.restore(&c.live);
+            self.a.jmp_to(c.resume);
+        }
+        let faults = core::mem::take(&mut self.fault_exits);
+        for (f, pc) in faults {
+            self.a.bind(f);
+            self.set_pc(pc);
+            self.a.mov_ri(R::RAX, exit::DATA_ABORT);
+            self.jmp_abs(self.env.epilogue);
+        }
+        let undefs = core::mem::take(&mut self.undef_exits);
+        for (f, pc, raw) in undefs {
+            self.a.bind(f);
+            self.set_pc(pc);
+            self.a.mov_ri(R::RAX, u64::from(raw));
+            self.a.store(8, m(R::R12, off::UNDEF_RAW), R::RAX);
+            self.a.mov_ri(R::RAX, exit::UNDEF);
+            self.jmp_abs(self.env.epilogue);
+        }
+    }
+}
+
+/// `v` as a sign-extended 32-bit immediate for an op of width `w` (64-bit when true).
+fn imm_fit(v: u64, w: bool) -> Option<i32> {
+    if w {
+        let s = v as i64;
+        (s >= i32::MIN as i64 && s <= i32::MAX as i64).then_some(s as i32)
+    } else {
+        (v <= u32::MAX as u64).then_some(v as u32 as i32)
+    }
+}
