@@ -7,6 +7,8 @@ use shared_abi::hypercall::boot_flags;
 pub struct Options {
     pub selftest: bool,
     pub stats: bool,
+    /// Interpreter only (no translator).
+    pub interp: bool,
 }
 
 impl Options {
@@ -14,6 +16,7 @@ impl Options {
         Options {
             selftest: flags & boot_flags::SELFTEST != 0,
             stats: flags & boot_flags::STATS != 0,
+            interp: flags & boot_flags::INTERP != 0,
         }
     }
 
@@ -25,6 +28,8 @@ impl Options {
             match w {
                 "--selftest" => o.selftest = true,
                 "--stats" => o.stats = true,
+                "--cpu=interp" => o.interp = true,
+                "--cpu=jit" => o.interp = false,
                 other => return Err(other),
             }
         }
@@ -54,7 +59,8 @@ mod tests {
             Options::parse(" --stats  --selftest\n"),
             Ok(Options {
                 selftest: true,
-                stats: true
+                stats: true,
+                interp: false
             })
         );
         assert_eq!(Options::parse("--bogus"), Err("--bogus"));
@@ -62,7 +68,8 @@ mod tests {
             Options::from_flags(boot_flags::STATS),
             Options {
                 selftest: false,
-                stats: true
+                stats: true,
+                interp: false
             }
         );
     }

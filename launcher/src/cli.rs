@@ -33,9 +33,22 @@ pub struct Cli {
     /// Print statistics on exit
     #[arg(long)]
     pub stats: bool,
+    /// How guest code runs: translated to x86-64 (`jit`) or on the reference
+    /// interpreter (`interp`)
+    #[arg(long, value_enum, default_value_t = CpuMode::Jit)]
+    pub cpu: CpuMode,
     /// Run the engine's self-tests instead of a guest
     #[arg(long)]
     pub selftest: bool,
+}
+
+/// How the engine runs guest code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CpuMode {
+    /// The translator (x86-64 code).
+    Jit,
+    /// The reference interpreter.
+    Interp,
 }
 
 /// Where the default engine is looked for: next to this executable's target directory
@@ -89,6 +102,7 @@ impl Cli {
             append: self.append,
             guest_ram,
             stats: self.stats,
+            interp: self.cpu == CpuMode::Interp,
             selftest: self.selftest,
             start,
         })

@@ -38,6 +38,8 @@ pub struct Config {
     /// Guest RAM in bytes (4 KiB multiple, `MIN_GUEST_RAM..=MAX_GUEST_RAM`).
     pub guest_ram: u64,
     pub stats: bool,
+    /// Run guest code on the interpreter only.
+    pub interp: bool,
     pub selftest: bool,
     /// When the launcher started (for `Clock` and the start-up time).
     pub start: Instant,
@@ -241,6 +243,9 @@ impl Vm {
         }
         if c.stats {
             flags |= boot_flags::STATS;
+        }
+        if c.interp {
+            flags |= boot_flags::INTERP;
         }
         let params = BootParams {
             flags,
@@ -631,6 +636,7 @@ mod kvm_tests {
             append: None,
             guest_ram: MIN_GUEST_RAM,
             stats: false,
+            interp: false,
             selftest: true,
             start: Instant::now(),
         };

@@ -72,6 +72,8 @@ pub mod boot_flags {
     pub const SELFTEST: u64 = 1 << 0;
     /// Print statistics and calibration figures on exit.
     pub const STATS: u64 = 1 << 1;
+    /// Run guest code on the interpreter only (`--cpu interp`).
+    pub const INTERP: u64 = 1 << 2;
 }
 
 /// Codes the engine passes to [`Hypercall::Exit`].

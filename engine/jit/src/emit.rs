@@ -106,7 +106,7 @@ pub enum Cc {
 
 impl Cc {
     /// The opposite condition.
-    pub fn not(self) -> Cc {
+    pub fn negate(self) -> Cc {
         CC_ALL[(self as usize) ^ 1]
     }
 }

@@ -7,7 +7,7 @@ use a64::ir::{BinOp, Helper, MemAttr, Ty, UnOp};
 use a64::state::Cpu;
 
 /// Entries per software-TLB table (one table per access mode).
-pub const TLB_SIZE: usize = 256;
+pub const TLB_SIZE: usize = 1024;
 /// Entries in the indirect-branch jump cache.
 pub const JC_SIZE: usize = 4096;
 /// Spill slots for temporaries (16 bytes each).
@@ -105,6 +105,9 @@ pub struct Ctx {
     pub scratch: u64,
     /// Never written: what `irq` points at when nothing else does.
     pub no_irq: u64,
+    /// Non-zero when an interrupt line is asserted (set by the runner before each run):
+    /// an inline DAIF write that unmasks then stops at the next block entry.
+    pub irq_line: u64,
     /// Argument block for calls (16 bytes each).
     pub args: [u128; 3],
     /// Result of calls.
@@ -131,6 +134,7 @@ pub mod off {
     pub const JC: i32 = offset_of!(Ctx, jc) as i32;
     pub const UNDEF_RAW: i32 = offset_of!(Ctx, undef_raw) as i32;
     pub const SCRATCH: i32 = offset_of!(Ctx, scratch) as i32;
+    pub const IRQ_LINE: i32 = offset_of!(Ctx, irq_line) as i32;
     pub const ARGS: i32 = offset_of!(Ctx, args) as i32;
     pub const RET: i32 = offset_of!(Ctx, ret) as i32;
     pub const TEMPS: i32 = offset_of!(Ctx, temps) as i32;
@@ -160,6 +164,7 @@ impl Ctx {
             core::ptr::addr_of_mut!((*p).insns).write(0);
             core::ptr::addr_of_mut!((*p).limit).write(u64::MAX);
             core::ptr::addr_of_mut!((*p).no_irq).write(0);
+            core::ptr::addr_of_mut!((*p).irq_line).write(0);
             core::ptr::addr_of_mut!((*p).irq).write(core::ptr::addr_of!((*p).no_irq) as *const u8);
             core::ptr::addr_of_mut!((*p).ctx_bits).write(0);
             core::ptr::addr_of_mut!((*p).mem).write(core::ptr::null_mut());
@@ -280,8 +285,9 @@ pub trait JitMemory: Memory {
     fn exit_requested(&mut self) -> bool;
 }
 
-/// SAFETY contract for every `rt_*` function: `ctx` is the live context of a run of
-/// translated code whose `mem` points at an `M` and `cpu` at the running CPU.
+/// SAFETY contract for every `rt_*` function (they are called only by translated
+/// code): `ctx` is the live context of a run of translated code whose `mem` points at an
+/// `M` and `cpu` at the running CPU.
 macro_rules! env {
     ($ctx:ident, $M:ty) => {{
         // SAFETY: see the contract above: the runner sets both pointers for the
@@ -304,7 +310,10 @@ fn check_align(addr: u64, attr: &MemAttr, write: bool) -> Result<(), MemFault> {
 }
 
 /// Slow-path load: the value goes to `ctx.ret`. Returns 0, or 1 on a fault (in `ctx.fault`).
-pub extern "sysv64" fn rt_load<M: JitMemory>(ctx: *mut Ctx, va: u64, attr: u64) -> u64 {
+///
+/// # Safety
+/// Called only by translated code, with the live context (see the contract above).
+pub unsafe extern "sysv64" fn rt_load<M: JitMemory>(ctx: *mut Ctx, va: u64, attr: u64) -> u64 {
     let (c, mem, cpu) = env!(ctx, M);
     let attr = unpack_attr(attr);
     let r = check_align(va, &attr, false).and_then(|_| mem.read(va, attr));
@@ -331,7 +340,10 @@ pub extern "sysv64" fn rt_load<M: JitMemory>(ctx: *mut Ctx, va: u64, attr: u64) 
 }
 
 /// Slow-path store of `ctx.args[0]`. Returns 0, or 1 on a fault.
-pub extern "sysv64" fn rt_store<M: JitMemory>(ctx: *mut Ctx, va: u64, attr: u64) -> u64 {
+///
+/// # Safety
+/// Called only by translated code, with the live context (see the contract above).
+pub unsafe extern "sysv64" fn rt_store<M: JitMemory>(ctx: *mut Ctx, va: u64, attr: u64) -> u64 {
     let (c, mem, _cpu) = env!(ctx, M);
     let attr = unpack_attr(attr);
     let r = check_align(va, &attr, true).and_then(|_| mem.write(va, c.args[0], attr));
@@ -354,7 +366,14 @@ pub extern "sysv64" fn rt_store<M: JitMemory>(ctx: *mut Ctx, va: u64, attr: u64)
 }
 
 /// Store-exclusive of `ctx.args[0]`: 0 stored, 1 failed, 2 fault.
-pub extern "sysv64" fn rt_store_excl<M: JitMemory>(ctx: *mut Ctx, va: u64, attr: u64) -> u64 {
+///
+/// # Safety
+/// Called only by translated code, with the live context (see the contract above).
+pub unsafe extern "sysv64" fn rt_store_excl<M: JitMemory>(
+    ctx: *mut Ctx,
+    va: u64,
+    attr: u64,
+) -> u64 {
     let (c, mem, cpu) = env!(ctx, M);
     let attr = unpack_attr(attr);
     if let Err(f) = check_align(va, &attr, true) {
@@ -382,7 +401,10 @@ pub extern "sysv64" fn rt_store_excl<M: JitMemory>(ctx: *mut Ctx, va: u64, attr:
 }
 
 /// DC ZVA at `va`: 0, or 1 on a fault.
-pub extern "sysv64" fn rt_dczva<M: JitMemory>(ctx: *mut Ctx, va: u64) -> u64 {
+///
+/// # Safety
+/// Called only by translated code, with the live context (see the contract above).
+pub unsafe extern "sysv64" fn rt_dczva<M: JitMemory>(ctx: *mut Ctx, va: u64) -> u64 {
     let (c, mem, _cpu) = env!(ctx, M);
     let z = a64::interp::consts::ZVA_BYTES;
     let base = va & !(z - 1);
@@ -401,7 +423,10 @@ pub extern "sysv64" fn rt_dczva<M: JitMemory>(ctx: *mut Ctx, va: u64) -> u64 {
 }
 
 /// System register read (`reg` = [`sysreg_code`]): value in `ctx.ret`; 0, or 1 if UNDEFINED.
-pub extern "sysv64" fn rt_sys_read<M: JitMemory>(ctx: *mut Ctx, reg: u64) -> u64 {
+///
+/// # Safety
+/// Called only by translated code, with the live context (see the contract above).
+pub unsafe extern "sysv64" fn rt_sys_read<M: JitMemory>(ctx: *mut Ctx, reg: u64) -> u64 {
     let (c, mem, cpu) = env!(ctx, M);
     let r = sysreg_decode(reg);
     let v = match r {
@@ -416,7 +441,10 @@ pub extern "sysv64" fn rt_sys_read<M: JitMemory>(ctx: *mut Ctx, reg: u64) -> u64
 }
 
 /// System register write of `val`: 0, or 1 if UNDEFINED. Asks for a return to the runner.
-pub extern "sysv64" fn rt_sys_write<M: JitMemory>(ctx: *mut Ctx, reg: u64, val: u64) -> u64 {
+///
+/// # Safety
+/// Called only by translated code, with the live context (see the contract above).
+pub unsafe extern "sysv64" fn rt_sys_write<M: JitMemory>(ctx: *mut Ctx, reg: u64, val: u64) -> u64 {
     let (c, mem, cpu) = env!(ctx, M);
     c.limit = 0;
     match sysreg_decode(reg) {
@@ -471,7 +499,10 @@ fn sysreg_decode(v: u64) -> a64::ir::SysReg {
 }
 
 /// Calls IR helper `h` on `ctx.args` with `imm`; the result goes to `ctx.ret`.
-pub extern "sysv64" fn rt_helper(ctx: *mut Ctx, h: *const Helper, imm: u64) {
+///
+/// # Safety
+/// Called only by translated code, with the live context (see the contract above).
+pub unsafe extern "sysv64" fn rt_helper(ctx: *mut Ctx, h: *const Helper, imm: u64) {
     // SAFETY: `ctx` is the live context (contract above); `h` is a `&'static Helper`
     // the translator embedded.
     let (c, h) = unsafe { (&mut *ctx, &*h) };
@@ -487,7 +518,10 @@ pub extern "sysv64" fn rt_helper(ctx: *mut Ctx, h: *const Helper, imm: u64) {
 /// Fallback for integer ops the translator does not inline: `code` = kind | op << 8 |
 /// ty << 16 | ty2 << 24 (kinds: 0 Bin, 1 Un, 2 Sext from ty2 bits, 3 Select);
 /// operands in `ctx.args`, result in `ctx.ret`.
-pub extern "sysv64" fn rt_op(ctx: *mut Ctx, code: u64) {
+///
+/// # Safety
+/// Called only by translated code, with the live context (see the contract above).
+pub unsafe extern "sysv64" fn rt_op(ctx: *mut Ctx, code: u64) {
     // SAFETY: `ctx` is the live context (contract above).
     let c = unsafe { &mut *ctx };
     let ty = ty_of((code >> 16) as u8);

@@ -351,6 +351,7 @@ fn inline_sysreg(r: SysReg) -> bool {
     matches!(
         r,
         SysReg::Nzcv
+            | SysReg::Daif
             | SysReg::Fpcr
             | SysReg::Fpsr
             | SysReg::TpidrEl0
@@ -529,7 +530,7 @@ impl Tr<'_> {
     }
 
     /// Copies `t` (any type) into the 16-byte memory at `dst`.
-    fn to_mem16(&mut self, t: Temp, dst: crate::emit::M) {
+    fn put16(&mut self, t: Temp, dst: crate::emit::M) {
         if self.ty(t) == Ty::I128 {
             match self.loc[t.0 as usize] {
                 Loc::Const(v) => {
@@ -565,7 +566,7 @@ impl Tr<'_> {
     }
 
     /// Defines `t` from the 16-byte memory at `src` (zero-extended values).
-    fn from_mem16(&mut self, t: Temp, src: crate::emit::M) {
+    fn take16(&mut self, t: Temp, src: crate::emit::M) {
         if self.ty(t) == Ty::I128 {
             self.def(t);
             self.a.movdqu_load(0, src);
@@ -706,7 +707,7 @@ impl Tr<'_> {
                     Some(status),
                     f,
                     |s| {
-                        s.to_mem16(src, m(R::R12, off::ARGS));
+                        s.put16(src, m(R::R12, off::ARGS));
                         s.arg_addr(addr);
                         s.a.mov_rr(true, R::RDI, R::R12);
                         s.a.mov_ri(R::RDX, pa);
@@ -757,7 +758,7 @@ impl Tr<'_> {
                     f,
                     |s| {
                         for (k, &t) in args.iter().enumerate().take(nargs.min(3) as usize) {
-                            s.to_mem16(t, m(R::R12, off::ARGS + 16 * k as i32));
+                            s.put16(t, m(R::R12, off::ARGS + 16 * k as i32));
                         }
                         s.a.mov_rr(true, R::RDI, R::R12);
                         s.a.mov_ri(R::RSI, h);
@@ -765,7 +766,7 @@ impl Tr<'_> {
                     },
                     |s| {
                         if let Some(d) = dst {
-                            s.from_mem16(d, m(R::R12, off::RET));
+                            s.take16(d, m(R::R12, off::RET));
                         }
                     },
                 );
@@ -794,7 +795,7 @@ impl Tr<'_> {
             Reg::Fpcr => (off::FPCR, 4),
             Reg::Fpsr => (off::FPSR, 4),
             Reg::V(n) => {
-                self.from_mem16(dst, m(R::RBP, off::V + 16 * i32::from(n)));
+                self.take16(dst, m(R::RBP, off::V + 16 * i32::from(n)));
                 return;
             }
         };
@@ -811,7 +812,7 @@ impl Tr<'_> {
             Reg::Fpcr => (off::FPCR, Some(a64::interp::consts::FPCR_MASK)),
             Reg::Fpsr => (off::FPSR, Some(a64::interp::consts::FPSR_MASK)),
             Reg::V(n) => {
-                self.to_mem16(src, m(R::RBP, off::V + 16 * i32::from(n)));
+                self.put16(src, m(R::RBP, off::V + 16 * i32::from(n)));
                 return;
             }
         };
@@ -843,12 +844,12 @@ impl Tr<'_> {
             f,
             |s| {
                 for (k, &t) in ops.iter().enumerate() {
-                    s.to_mem16(t, m(R::R12, off::ARGS + 16 * k as i32));
+                    s.put16(t, m(R::R12, off::ARGS + 16 * k as i32));
                 }
                 s.a.mov_rr(true, R::RDI, R::R12);
                 s.a.mov_ri(R::RSI, code);
             },
-            |s| s.from_mem16(dst, m(R::R12, off::RET)),
+            |s| s.take16(dst, m(R::R12, off::RET)),
         );
     }
 
@@ -859,14 +860,14 @@ impl Tr<'_> {
             Some(dst),
             f,
             |s| {
-                s.to_mem16(a, m(R::R12, off::ARGS));
+                s.put16(a, m(R::R12, off::ARGS));
                 s.a.mov_ri(R::RAX, imm);
                 s.a.store(8, m(R::R12, off::ARGS + 16), R::RAX);
                 s.a.store_i(8, m(R::R12, off::ARGS + 24), 0);
                 s.a.mov_rr(true, R::RDI, R::R12);
                 s.a.mov_ri(R::RSI, code);
             },
-            |s| s.from_mem16(dst, m(R::R12, off::RET)),
+            |s| s.take16(dst, m(R::R12, off::RET)),
         );
     }
 
@@ -1098,7 +1099,7 @@ impl Tr<'_> {
             }
             // Zero-extension (or a 128-bit copy) into the slot.
             self.def(dst);
-            self.to_mem16(src, slot(dst));
+            self.put16(src, slot(dst));
             return;
         }
         // Narrow destination.
@@ -1309,7 +1310,7 @@ impl Tr<'_> {
                 |s| {
                     s.a.test_rr(false, R::RAX, R::RAX);
                     s.fault_exit(Cc::Ne);
-                    s.from_mem16(dst, m(R::R12, off::RET));
+                    s.take16(dst, m(R::R12, off::RET));
                 },
             );
             return;
@@ -1347,7 +1348,7 @@ impl Tr<'_> {
                 None,
                 f,
                 |s| {
-                    s.to_mem16(src, m(R::R12, off::ARGS));
+                    s.put16(src, m(R::R12, off::ARGS));
                     s.arg_addr(addr);
                     s.a.mov_rr(true, R::RDI, R::R12);
                     s.a.mov_ri(R::RDX, pa);
@@ -1367,7 +1368,7 @@ impl Tr<'_> {
                 self.a.movdqu_load(0, slot(src));
                 self.a.movdqu_store(m(R::RCX, 0), 0);
             } else {
-                self.to_mem16(src, m(R::R12, off::ARGS));
+                self.put16(src, m(R::R12, off::ARGS));
                 self.a.movdqu_load(0, m(R::R12, off::ARGS));
                 self.a.movdqu_store(m(R::RCX, 0), 0);
             }
@@ -1400,6 +1401,7 @@ impl Tr<'_> {
     fn sys_read(&mut self, i: usize, dst: Temp, reg: SysReg) {
         let inline: Option<(i32, u8)> = match reg {
             SysReg::Nzcv => Some((off::NZCV, 4)),
+            SysReg::Daif => Some((off::DAIF, 4)),
             SysReg::Fpcr => Some((off::FPCR, 4)),
             SysReg::Fpsr => Some((off::FPSR, 4)),
             SysReg::TpidrEl0 => Some((off::TPIDR, 8)),
@@ -1439,7 +1441,7 @@ impl Tr<'_> {
                 s.a.test_rr(false, R::RAX, R::RAX);
                 let fx = s.a.jcc_fwd(Cc::Ne);
                 s.undef_exits.push((fx, pc, raw));
-                s.from_mem16(dst, m(R::R12, off::RET));
+                s.take16(dst, m(R::R12, off::RET));
             },
         );
     }
@@ -1454,6 +1456,23 @@ impl Tr<'_> {
             SysReg::Const(_) | SysReg::CtrEl0 | SysReg::DczidEl0 => return,
             _ => None,
         };
+        if reg == SysReg::Daif {
+            // Inline; when the write unmasks IRQ or FIQ while a line is asserted, stop
+            // at the next block entry so the runner takes the interrupt.
+            let r = self.get(src, R::RAX);
+            self.a.mov_rr(false, R::RAX, r);
+            self.a.alu_ri(false, Alu::And, R::RAX, 0x3c0);
+            self.a.store(4, m(R::RBP, off::DAIF), R::RAX);
+            self.a.alu_ri(false, Alu::And, R::RAX, 0xc0);
+            self.a.alu_ri(false, Alu::Cmp, R::RAX, 0xc0);
+            let masked = self.a.jcc_fwd(Cc::E);
+            self.a.cmp_m8i(m(R::R12, off::IRQ_LINE), 0);
+            let quiet = self.a.jcc_fwd(Cc::E);
+            self.a.store_i(8, m(R::R12, off::LIMIT), 0);
+            self.a.bind(masked);
+            self.a.bind(quiet);
+            return;
+        }
         if let Some((d, sz, mask)) = inline {
             let r = self.get(src, R::RAX);
             if sz == 4 {
@@ -1574,7 +1593,7 @@ impl Tr<'_> {
             let (f, attr) = match c.kind {
                 ColdKind::Load { attr, .. } => (self.env.rt.load, attr),
                 ColdKind::Store { src, attr } => {
-                    self.to_mem16(src, m(R::R12, off::ARGS));
+                    self.put16(src, m(R::R12, off::ARGS));
                     (self.env.rt.store, attr)
                 }
             };

@@ -134,6 +134,10 @@ impl BoardHost for EngineBoard<'_> {
         true
     }
 
+    fn event_flag(&self) -> *const u8 {
+        kernel::IRQ_FLAG.as_ptr() as *const u8
+    }
+
     fn wait_for_event(&mut self) {
         if self.panic_seen_at.is_some() && self.panic_deadline_passed() {
             self.host.exit(
@@ -145,9 +149,25 @@ impl BoardHost for EngineBoard<'_> {
     }
 }
 
+/// Bytes of the translator's code cache.
+const CODE_REGION: usize = 48 << 20;
+
+/// Host extensions translated code may use, from CPUID executed in ring 3 (which reports
+/// the real host features here).
+fn host_features() -> jit::Features {
+    let (l1, lx) = (
+        core::arch::x86_64::__cpuid(1),
+        core::arch::x86_64::__cpuid(0x8000_0001),
+    );
+    jit::Features {
+        lzcnt: lx.ecx & (1 << 5) != 0,
+        popcnt: l1.ecx & (1 << 23) != 0,
+    }
+}
+
 /// Boots the guest package (a FIT: kernel, initrd, DTB, bootargs) and runs it to the end.
 /// `guest_ram` is the RAM size the launcher was asked for (0 when the host does not say).
-pub fn run(host: &Host, package: &[u8], guest_ram: u64, stats: bool) -> u64 {
+pub fn run(host: &Host, package: &[u8], guest_ram: u64, stats: bool, translate: bool) -> u64 {
     let pkg = match boot::parse_package(package) {
         Ok(p) => p,
         Err(e) => {
@@ -194,6 +214,21 @@ pub fn run(host: &Host, package: &[u8], guest_ram: u64, stats: bool) -> u64 {
         ram_size,
     };
     let mut machine = Machine::new(cfg, ram_slice);
+    if translate {
+        // The code cache lives on the heap: the heap is in the physical map, which is
+        // executable from ring 3.
+        let mut region = alloc::vec::Vec::<u8>::new();
+        if region.try_reserve_exact(CODE_REGION).is_err() {
+            mprintln!("engine: no memory for the code cache");
+            return exit_code::NO_MEMORY;
+        }
+        region.resize(CODE_REGION, 0);
+        let region = region.leak();
+        // SAFETY: the leaked buffer is ours for the rest of the run, readable, writable
+        // and (through the physical map) executable in ring 3.
+        let region = unsafe { jit::CodeRegion::new(region.as_mut_ptr(), region.len()) };
+        machine.enable_jit(region, host_features());
+    }
     if let Err(e) = machine.load_package(package) {
         mprintln!("engine: cannot load the guest: {e}");
         return exit_code::BAD_GUEST;

@@ -73,6 +73,7 @@ fn run_guest(host: &host::Host, cfg: &host::BootConfig) -> u64 {
             host::phys_slice(paddr, len),
             cfg.guest_ram,
             cfg.options.stats,
+            !cfg.options.interp,
         ),
         None => {
             mprintln!("engine: no guest image was given");

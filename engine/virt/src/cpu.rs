@@ -127,6 +127,10 @@ pub struct Sys<'r> {
     pub timer_dirty: bool,
     /// Deadline the host timer is armed for.
     pub armed: Option<u64>,
+    /// Bumped when a page becomes a code page (direct write paths must be revoked).
+    pub code_gen: u64,
+    /// An MMIO access happened since the runner last cleared this.
+    pub mmio_exit: bool,
     /// Table walks.
     pub tlb_misses: u64,
     /// MMIO accesses.
@@ -172,6 +176,8 @@ impl<'r> Sys<'r> {
             dirty_code: Vec::new(),
             timer_dirty: false,
             armed: None,
+            code_gen: 0,
+            mmio_exit: false,
             tlb_misses: 0,
             mmio_count: 0,
             out: Vec::new(),
@@ -229,7 +235,26 @@ impl<'r> Sys<'r> {
     pub fn mark_code_page(&mut self, pa: u64) {
         let p = ((pa - RAM_BASE) >> 12) as usize;
         if let Some(w) = self.code_pages.get_mut(p / 64) {
-            *w |= 1 << (p % 64);
+            if *w & (1 << (p % 64)) == 0 {
+                *w |= 1 << (p % 64);
+                self.code_gen = self.code_gen.wrapping_add(1);
+            }
+        }
+    }
+
+    /// The current ASID (for the translator's TLB key).
+    pub fn asid(&self) -> u16 {
+        self.asid
+    }
+
+    /// The translator's TLB table for the current mode (0 EL0, 1 EL1, 2 EL1 with PAN).
+    pub fn jit_mode(&self, el: u8) -> usize {
+        if el == 0 {
+            0
+        } else if self.pan {
+            2
+        } else {
+            1
         }
     }
 
@@ -497,6 +522,7 @@ impl Env<'_, '_> {
             return Err(self.fail(ext));
         }
         s.mmio_count += 1;
+        s.mmio_exit = true;
         let now = self.host.counter();
         s.platform.set_now(now);
         match write {
@@ -748,5 +774,37 @@ impl Memory for Env<'_, '_> {
             s.update_mode(cpu);
         }
         true
+    }
+}
+
+impl jit::JitMemory for Env<'_, '_> {
+    fn host_page(&mut self, va: u64, kind: u8) -> Option<*mut u8> {
+        let s = &mut *self.s;
+        let cls = match kind {
+            0 => s.cls_r,
+            1 => s.cls_w,
+            _ => s.cls_x,
+        };
+        let pa = s.tlb.lookup_fast(va, s.asid, cls)?;
+        let off = pa.checked_sub(RAM_BASE)?;
+        if off >= s.ram.len() as u64 {
+            return None;
+        }
+        if kind == 1 {
+            let p = (off >> 12) as usize;
+            if s.code_pages
+                .get(p / 64)
+                .is_none_or(|w| (w >> (p % 64)) & 1 != 0)
+            {
+                return None;
+            }
+        }
+        let page = (off & !0xfff) as usize;
+        Some(s.ram[page..].as_mut_ptr())
+    }
+
+    fn exit_requested(&mut self) -> bool {
+        let s = &*self.s;
+        !s.dirty_code.is_empty() || s.timer_dirty || s.mmio_exit
     }
 }

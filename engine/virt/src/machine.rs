@@ -41,7 +41,17 @@ pub trait BoardHost {
     fn poll_event(&mut self) -> bool;
     /// Block until a host event arrives (guest WFI with nothing pending). May return early.
     fn wait_for_event(&mut self);
+    /// A byte that becomes non-zero when a host event arrives (translated code checks it
+    /// at every block entry), or null when there is none: translated code then returns
+    /// to the runner every [`JIT_SLICE`] guest instructions so that `poll_event` runs.
+    fn event_flag(&self) -> *const u8 {
+        core::ptr::null()
+    }
 }
+
+/// Guest instructions translated code runs between returns to the runner when the host
+/// has no event flag.
+pub const JIT_SLICE: u64 = 200_000;
 
 /// Machine parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,10 +129,25 @@ pub struct ExcStats {
 pub struct Stats {
     /// Guest instructions executed (counted per block).
     pub insns: u64,
-    /// Blocks lowered (translated).
+    /// Blocks lowered to IR.
     pub blocks_translated: u64,
-    /// Blocks executed (interpreted).
+    /// Blocks executed by the interpreter.
     pub blocks_run: u64,
+    /// Returns from translated code to the runner.
+    pub jit_runs: u64,
+    /// ... by reason: continue (lookup miss or unchained exit), stop at a block entry
+    /// (interrupt flag or event), chain request, exception or event, data abort, UNDEF.
+    pub jit_exits: [u64; 6],
+    /// Block lookups in the runner that found a cached block.
+    pub cache_hits: u64,
+    /// Block lookups that had to lower (and translate) a block.
+    pub cache_misses: u64,
+    /// Counter ticks spent lowering and translating blocks.
+    pub translate_ticks: u64,
+    /// Counter frequency (for `translate_ticks`).
+    pub counter_hz: u64,
+    /// Translator counters (None: interpreter only).
+    pub jit: Option<jit::JitStats>,
     /// Cached blocks dropped by code invalidation.
     pub blocks_invalidated: u64,
     /// Whole-cache flushes because the cached blocks reached CODE_CACHE_BUDGET.
@@ -141,7 +166,26 @@ impl fmt::Display for Stats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let e = &self.exc;
         writeln!(f, "guest instructions   {:>14}", self.insns)?;
-        writeln!(f, "blocks translated    {:>14}", self.blocks_translated)?;
+        writeln!(f, "blocks lowered to IR {:>14}", self.blocks_translated)?;
+        if let Some(j) = &self.jit {
+            writeln!(f, "blocks translated    {:>14}", j.translated)?;
+            writeln!(f, "x86 code bytes       {:>14}", j.code_bytes)?;
+            writeln!(f, "chained jumps        {:>14}", j.chains)?;
+            writeln!(f, "translated runs      {:>14}", self.jit_runs)?;
+            let e = &self.jit_exits;
+            writeln!(
+                f,
+                "  exits: continue {} / stop {} / chain {} / exception {} / abort {} / undef {}",
+                e[0], e[1], e[2], e[3], e[4], e[5]
+            )?;
+        }
+        let ms = self.translate_ticks as f64 * 1e3 / (self.counter_hz.max(1) as f64);
+        writeln!(f, "translation time     {:>11.1} ms", ms)?;
+        writeln!(
+            f,
+            "block cache hits / misses {:>9} / {}",
+            self.cache_hits, self.cache_misses
+        )?;
         writeln!(f, "blocks interpreted   {:>14}", self.blocks_run)?;
         writeln!(f, "blocks invalidated   {:>14}", self.blocks_invalidated)?;
         writeln!(f, "code cache flushes   {:>14}", self.cache_flushes)?;
@@ -187,6 +231,8 @@ struct Cached {
     pa: u64,
     ctx: u8,
     block: Block,
+    /// The translated code of the block (translator mode).
+    jit: Option<u32>,
 }
 
 /// Most memory the cached blocks may hold; past it the whole cache is dropped (the
@@ -221,6 +267,14 @@ pub struct Machine<'r> {
     profile: Option<alloc::collections::BTreeMap<u64, u64>>,
     /// Approximate bytes held by the cached blocks.
     cache_bytes: usize,
+    /// The translator (None: the interpreter runs every block).
+    jit: Option<jit::Jit>,
+    /// (TLB generation, ASID) the translator's TLB was filled under.
+    jit_tlb_key: (u64, u16),
+    /// Code-page generation the translator's write paths were checked against.
+    jit_code_gen: u64,
+    /// A chain exit waiting for its target block.
+    pending_chain: Option<u64>,
 }
 
 impl<'r> Machine<'r> {
@@ -247,7 +301,17 @@ impl<'r> Machine<'r> {
             console_in: Vec::new(),
             profile: None,
             cache_bytes: 0,
+            jit: None,
+            jit_tlb_key: (u64::MAX, 0),
+            jit_code_gen: u64::MAX,
+            pending_chain: None,
         }
+    }
+
+    /// Runs guest code on the translator, with its code in `region`.
+    pub fn enable_jit(&mut self, region: jit::CodeRegion, feats: jit::Features) {
+        self.jit = Some(jit::Jit::new::<cpu::Env<'static, 'static>>(region, feats));
+        self.flush_code();
     }
 
     /// Parses the FIT package, places kernel/initrd/DTB (package_layout), sets up the
@@ -323,10 +387,16 @@ impl<'r> Machine<'r> {
         let mut s = self.stats.clone();
         s.tlb_misses = self.sys.tlb_misses;
         s.mmio = self.sys.mmio_count;
+        s.counter_hz = u64::from(self.cfg.counter_hz);
+        s.jit = self.jit.as_ref().map(|j| j.stats);
         s
     }
 
     fn flush_code(&mut self) {
+        if let Some(j) = self.jit.as_mut() {
+            j.flush();
+        }
+        self.pending_chain = None;
         self.cache_bytes = 0;
         for c in self.cache.iter_mut() {
             *c = None;
@@ -344,6 +414,10 @@ impl<'r> Machine<'r> {
                 self.stats.blocks_invalidated += 1;
             }
         }
+        if let Some(j) = self.jit.as_mut() {
+            j.ctx.flush_jc();
+        }
+        self.pending_chain = None;
         self.sys.clear_code_page(page_pa);
     }
 
@@ -388,7 +462,7 @@ impl<'r> Machine<'r> {
                 cpu::take_exception(&mut self.cpu, &mut self.sys, 0, Some(esr), Some(pc), pc);
                 continue;
             }
-            let idx = match self.find_block(pc) {
+            let idx = match self.find_block(pc, host) {
                 Ok(i) => i,
                 Err(FetchErr::Abort { fsc, va }) => {
                     self.stats.exc.insn_abort += 1;
@@ -411,24 +485,47 @@ impl<'r> Machine<'r> {
             let Some(entry) = self.cache[idx].as_ref() else {
                 return RunExit::Fatal(FatalError::BadBlock(pc));
             };
-            let block = &entry.block;
-            self.stats.insns += u64::from(block.ninsns);
-            if let Some(p) = self.profile.as_mut() {
-                *p.entry(pc & !0xff).or_insert(0) += u64::from(block.ninsns);
-            }
-            self.stats.blocks_run += 1;
-            let exit = {
-                let mut env = cpu::Env {
-                    s: &mut self.sys,
-                    host: &mut *host,
-                };
-                run_block(&mut self.cpu, &mut env, block, &mut self.temps)
+            let (exit, last_raw) = match (self.jit.as_mut(), entry.jit) {
+                (Some(j), Some(id)) => {
+                    let (epa, ectx) = (entry.pa, entry.ctx);
+                    self.stats.jit_runs += 1;
+                    run_jit(
+                        j,
+                        &mut self.cpu,
+                        &mut self.sys,
+                        &mut *host,
+                        id,
+                        epa,
+                        ectx,
+                        &mut self.pending_chain,
+                        &mut self.jit_tlb_key,
+                        &mut self.jit_code_gen,
+                        &mut self.stats,
+                    )
+                }
+                _ => {
+                    let block = &entry.block;
+                    self.stats.insns += u64::from(block.ninsns);
+                    if let Some(p) = self.profile.as_mut() {
+                        *p.entry(pc & !0xff).or_insert(0) += u64::from(block.ninsns);
+                    }
+                    self.stats.blocks_run += 1;
+                    let exit = {
+                        let mut env = cpu::Env {
+                            s: &mut self.sys,
+                            host: &mut *host,
+                        };
+                        run_block(&mut self.cpu, &mut env, block, &mut self.temps)
+                    };
+                    let last_raw = if matches!(exit, Exit::Exception { .. }) {
+                        last_insn(block)
+                    } else {
+                        0
+                    };
+                    (exit, last_raw)
+                }
             };
-            let last_raw = if matches!(exit, Exit::Exception { .. }) {
-                last_insn(block)
-            } else {
-                0
-            };
+            self.sys.mmio_exit = false;
             if !self.sys.dirty_code.is_empty() {
                 self.process_dirty_code();
             }
@@ -631,7 +728,7 @@ impl<'r> Machine<'r> {
     }
 
     /// Finds (or lowers and caches) the block at `pc`; returns its cache slot.
-    fn find_block(&mut self, pc: u64) -> Result<usize, FetchErr> {
+    fn find_block(&mut self, pc: u64, host: &mut dyn BoardHost) -> Result<usize, FetchErr> {
         let pa = self
             .sys
             .fetch_pa(pc)
@@ -641,9 +738,11 @@ impl<'r> Machine<'r> {
         let idx = slot_of(pa);
         if let Some(c) = &self.cache[idx] {
             if c.va == pc && c.pa == pa && c.ctx == ctx {
+                self.stats.cache_hits += 1;
                 return Ok(idx);
             }
         }
+        self.stats.cache_misses += 1;
         let off = (pa - RAM_BASE) as usize;
         let page_end = (off | 0xfff) + 1;
         let ram: &[u8] = self.sys.ram;
@@ -661,6 +760,7 @@ impl<'r> Machine<'r> {
             }
             Ok(w)
         };
+        let t0 = host.counter();
         let mut block =
             a64::lower::lower_block(pc, self.cpu.el, a64::lower::MAX_BLOCK_INSNS, &mut fetch)?;
         a64::opt::optimize(&mut block);
@@ -671,14 +771,137 @@ impl<'r> Machine<'r> {
             self.flush_code();
             self.cache_bytes = cached_bytes(&block);
         }
+        let mut jit_id = None;
+        if let Some(j) = self.jit.as_mut() {
+            jit_id = match j.translate(&block, ctx) {
+                Ok(id) => Some(id),
+                Err(jit::JitError::Full) => {
+                    self.stats.cache_flushes += 1;
+                    self.flush_code();
+                    self.cache_bytes = cached_bytes(&block);
+                    self.jit
+                        .as_mut()
+                        .and_then(|j| j.translate(&block, ctx).ok())
+                }
+                Err(jit::JitError::Trans(_)) => None,
+            };
+        }
+        self.stats.translate_ticks += host.counter().wrapping_sub(t0);
         self.sys.mark_code_page(pa);
         self.cache[idx] = Some(alloc::boxed::Box::new(Cached {
             va: pc,
             pa,
             ctx,
             block,
+            jit: jit_id,
         }));
         Ok(idx)
+    }
+}
+
+/// Runs translated block `id` (guest PA `pa`, context `ctx`) until translated code
+/// returns; gives the exit in the interpreter's terms and the encoding of the
+/// instruction behind an exception exit.
+#[allow(clippy::too_many_arguments)]
+fn run_jit(
+    j: &mut jit::Jit,
+    cpu: &mut Cpu,
+    sys: &mut Sys<'_>,
+    host: &mut dyn BoardHost,
+    id: u32,
+    pa: u64,
+    ctx: u8,
+    pending_chain: &mut Option<u64>,
+    tlb_key: &mut (u64, u16),
+    code_gen: &mut u64,
+    stats: &mut Stats,
+) -> (Exit, u32) {
+    use jit::rt::exit;
+    let key = (sys.tlb.gen, sys.asid());
+    if key != *tlb_key {
+        j.ctx.flush_tlb();
+        *tlb_key = key;
+        *code_gen = sys.code_gen;
+    } else if sys.code_gen != *code_gen {
+        j.ctx.revoke_writes();
+        *code_gen = sys.code_gen;
+    }
+    j.ctx.select_mode(sys.jit_mode(cpu.el), u64::from(ctx));
+    let pc = cpu.pc;
+    if let Some(code) = pending_chain.take() {
+        if matches!(j.exit_rec(code), Some((_, jit::ExitRec::Chain { target, .. })) if target == pc)
+        {
+            j.chain(code, id);
+        }
+    }
+    if let Some(off) = pa.checked_sub(RAM_BASE) {
+        let page = (off & !0xfff) as usize;
+        if let Some(p) = sys.ram.get_mut(page..) {
+            let h = p.as_mut_ptr();
+            j.ctx.fill(pc, 2, h);
+            if let Some(entry) = j.meta(id).map(|m| m.entry) {
+                j.ctx.jc_insert(pc, h as u64 + (pc & 0xfff), entry);
+            }
+        }
+    }
+    j.ctx.irq_line = u64::from(sys.platform.irq_line() || sys.platform.fiq_line());
+    let flag = host.event_flag();
+    let before = j.ctx.insns;
+    if flag.is_null() {
+        j.ctx.irq = core::ptr::addr_of!(j.ctx.no_irq) as *const u8;
+        j.ctx.limit = before + JIT_SLICE;
+    } else {
+        j.ctx.irq = flag;
+        j.ctx.limit = u64::MAX;
+    }
+    let code = {
+        let mut env = cpu::Env {
+            s: &mut *sys,
+            host: &mut *host,
+        };
+        j.run(cpu, &mut env, id)
+    };
+    stats.insns += j.ctx.insns - before;
+    let kind = match code {
+        exit::CONTINUE => 0,
+        exit::STOP => 1,
+        exit::DATA_ABORT => 4,
+        exit::UNDEF => 5,
+        c => match j.exit_rec(c) {
+            Some((_, jit::ExitRec::Chain { .. })) => 2,
+            _ => 3,
+        },
+    };
+    stats.jit_exits[kind] += 1;
+    match code {
+        exit::CONTINUE | exit::STOP => (Exit::Continue, 0),
+        exit::DATA_ABORT => {
+            let fault = j.ctx.fault.take().unwrap_or(MemFault::Unmapped {
+                addr: 0,
+                write: false,
+            });
+            (Exit::DataAbort { fault, pc: cpu.pc }, 0)
+        }
+        exit::UNDEF => {
+            let raw = j.ctx.undef_raw as u32;
+            (
+                Exit::Exception {
+                    kind: ExcKind::Undef(raw),
+                    pc: cpu.pc,
+                },
+                raw,
+            )
+        }
+        c => match j.exit_rec(c) {
+            Some((_, jit::ExitRec::Chain { .. })) => {
+                *pending_chain = Some(c);
+                (Exit::Continue, 0)
+            }
+            Some((_, jit::ExitRec::Exception { kind, pc, raw })) => {
+                (Exit::Exception { kind, pc }, raw)
+            }
+            None => (Exit::Continue, 0),
+        },
     }
 }
 

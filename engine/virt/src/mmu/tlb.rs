@@ -121,6 +121,9 @@ pub struct Tlb {
     tcr: u64,
     /// Per VA half (VA\[55\]), the page range spanned by cached >4K mappings (lo > hi: none).
     blk: [(u64, u64); 2],
+    /// Bumped whenever entries are dropped (flushes, TLBI): copies of translations
+    /// kept elsewhere (the translator's TLB) must be dropped when it changes.
+    pub gen: u64,
 }
 
 impl Default for Tlb {
@@ -146,6 +149,7 @@ impl Tlb {
             key: (u64::MAX, u64::MAX, u64::MAX),
             tcr: 0,
             blk: [(u64::MAX, 0); 2],
+            gen: 0,
         }
     }
 
@@ -237,6 +241,7 @@ impl Tlb {
 
     /// Invalidates everything.
     pub fn flush_all(&mut self) {
+        self.gen = self.gen.wrapping_add(1);
         for s in self.sets.iter_mut() {
             *s = [Entry::EMPTY; WAYS];
         }
@@ -284,6 +289,7 @@ impl Tlb {
     /// Executes a TLBI whose register operand is `xt` (ignored for VMALLE1):
     /// `VA[55:12]` in `Xt[43:0]`, ASID in `Xt[63:48]`.
     pub fn tlbi(&mut self, op: TlbiOp, xt: u64) {
+        self.gen = self.gen.wrapping_add(1);
         let vpn = sext55((xt & ((1u64 << 44) - 1)) << 12) >> 12;
         let asid = asid_from(self.tcr, xt >> 48);
         match op {

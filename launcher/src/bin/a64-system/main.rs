@@ -237,6 +237,30 @@ fn run() -> Result<ExitCode, String> {
     if profile {
         m.enable_profile();
     }
+    if std::env::var("A64_CPU").as_deref() != Ok("interp") {
+        const CODE_REGION: usize = 48 << 20;
+        // SAFETY: an anonymous private mapping; the result is checked below.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                CODE_REGION,
+                libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err("cannot map memory for translated code".into());
+        }
+        let feats = jit::Features {
+            lzcnt: std::arch::is_x86_feature_detected!("lzcnt"),
+            popcnt: std::arch::is_x86_feature_detected!("popcnt"),
+        };
+        // SAFETY: the mapping is RWX, private to us and never unmapped.
+        let region = unsafe { jit::CodeRegion::new(p as *mut u8, CODE_REGION) };
+        m.enable_jit(region, feats);
+    }
     let mut host = Host {
         start: Instant::now(),
         hz: u64::from(hz),
