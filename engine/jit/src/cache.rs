@@ -154,7 +154,7 @@ impl Jit {
         a.bind(miss2);
         a.bind(miss3);
         a.store(8, m(R::RBP, off::PC), R::RDI);
-        a.alu_rr(false, Alu::Xor, R::RAX, R::RAX);
+        a.mov_ri(R::RAX, exit::LOOKUP_MISS);
         a.jmp_to(epi);
         let n = a.buf.len();
         assert!(n <= self.code.len, "code region smaller than the stubs");

@@ -7,9 +7,9 @@ use a64::ir::{BinOp, Helper, MemAttr, Ty, UnOp};
 use a64::state::Cpu;
 
 /// Entries per software-TLB table (one table per access mode).
-pub const TLB_SIZE: usize = 1024;
+pub const TLB_SIZE: usize = 4096;
 /// Entries in the indirect-branch jump cache.
-pub const JC_SIZE: usize = 4096;
+pub const JC_SIZE: usize = 16384;
 /// Spill slots for temporaries (16 bytes each).
 pub const MAX_TEMPS: usize = 4096;
 /// Tag value no probe produces: probes compare page-aligned values, at most with the
@@ -74,6 +74,8 @@ pub mod exit {
     pub const UNDEF: u64 = 2;
     /// Stopped at a block entry (instruction limit or interrupt flag); continue at `cpu.pc`.
     pub const STOP: u64 = 3;
+    /// The indirect-branch lookup missed; continue at `cpu.pc`.
+    pub const LOOKUP_MISS: u64 = 4;
     /// `EXIT_REC | block << 8 | exit`: the exit record `exit` of block `block`.
     pub const EXIT_REC: u64 = 1 << 32;
 }
@@ -116,6 +118,15 @@ pub struct Ctx {
     pub temps: [u128; MAX_TEMPS],
     /// Software-TLB tables: EL0, EL1, EL1 with PAN.
     pub tlbs: [[TlbEntry; TLB_SIZE]; 3],
+    /// log2 of the mapping size behind each entry (not read by generated code).
+    pub shifts: [[u8; TLB_SIZE]; 3],
+    /// Index of the current table in `tlbs`.
+    pub cur: usize,
+    /// (table, slot) of entries filled from mappings larger than 4 KiB (may hold stale
+    /// ones; `large_overflow` when some were not recorded).
+    pub large: alloc::vec::Vec<(u8, u16)>,
+    /// More large fills happened than `large` records.
+    pub large_overflow: bool,
     /// The jump cache.
     pub jcache: [JcEntry; JC_SIZE],
 }
@@ -176,6 +187,10 @@ impl Ctx {
             core::ptr::addr_of_mut!((*p).ret).write(0);
             core::ptr::addr_of_mut!((*p).temps).write([0; MAX_TEMPS]);
             core::ptr::addr_of_mut!((*p).tlbs).write([[TlbEntry::EMPTY; TLB_SIZE]; 3]);
+            core::ptr::addr_of_mut!((*p).shifts).write([[12; TLB_SIZE]; 3]);
+            core::ptr::addr_of_mut!((*p).cur).write(0);
+            core::ptr::addr_of_mut!((*p).large).write(alloc::vec::Vec::new());
+            core::ptr::addr_of_mut!((*p).large_overflow).write(false);
             core::ptr::addr_of_mut!((*p).jcache).write([JcEntry::EMPTY; JC_SIZE]);
             let tlb = core::ptr::addr_of_mut!((*p).tlbs) as *mut TlbEntry;
             core::ptr::addr_of_mut!((*p).tlb_cur).write(tlb);
@@ -189,6 +204,96 @@ impl Ctx {
     pub fn flush_tlb(&mut self) {
         for t in self.tlbs.iter_mut() {
             t.fill(TlbEntry::EMPTY);
+        }
+        self.large.clear();
+        self.large_overflow = false;
+    }
+
+    /// Drops the entries of the page holding `va` from every table; with `large`, also
+    /// every cached piece of a larger mapping that contains `va`.
+    pub fn invalidate_va(&mut self, va: u64, large: bool) {
+        let page = va & !0xfff;
+        let i = Self::tlb_slot(va);
+        for t in self.tlbs.iter_mut() {
+            let e = &mut t[i];
+            if e.tag_r == page || e.tag_w == page || e.tag_x == page {
+                *e = TlbEntry::EMPTY;
+            }
+        }
+        if !large {
+            return;
+        }
+        if !self.large_overflow {
+            // Only entries from larger mappings can cover `va` from another slot.
+            let mut k = 0;
+            while k < self.large.len() {
+                let (t, s) = self.large[k];
+                let (t, s) = (t as usize, s as usize);
+                let sh = self.shifts[t][s];
+                if sh <= 12 {
+                    self.large.swap_remove(k);
+                    continue;
+                }
+                let e = &mut self.tlbs[t][s];
+                let p = e.tag_r & e.tag_w & e.tag_x;
+                let p = [e.tag_r, e.tag_w, e.tag_x]
+                    .into_iter()
+                    .find(|&x| x != NO_TAG)
+                    .unwrap_or(p);
+                if p == NO_TAG || (p ^ page) >> u32::from(sh.min(63)) == 0 {
+                    *e = TlbEntry::EMPTY;
+                    self.shifts[t][s] = 12;
+                    self.large.swap_remove(k);
+                    continue;
+                }
+                k += 1;
+            }
+            return;
+        }
+        for (t, sh) in self.tlbs.iter_mut().zip(self.shifts.iter()) {
+            for (e, &s) in t.iter_mut().zip(sh.iter()) {
+                let p = if e.tag_r != NO_TAG {
+                    e.tag_r
+                } else if e.tag_w != NO_TAG {
+                    e.tag_w
+                } else if e.tag_x != NO_TAG {
+                    e.tag_x
+                } else {
+                    continue;
+                };
+                let s = u32::from(s.clamp(12, 63));
+                if (p ^ page) >> s == 0 {
+                    *e = TlbEntry::EMPTY;
+                }
+            }
+        }
+    }
+
+    /// Revokes write permission to host page `host` (it now holds translated code).
+    pub fn revoke_page(&mut self, host: u64) {
+        for t in self.tlbs.iter_mut() {
+            for e in t.iter_mut() {
+                if e.tag_w != NO_TAG && e.tag_w.wrapping_add(e.addend) == host {
+                    e.tag_w = NO_TAG;
+                }
+            }
+        }
+    }
+
+    /// Drops the jump-cache entry of the block at guest `va` if it points at `code`.
+    pub fn jc_drop(&mut self, va: u64, code: u64) {
+        let i = ((va >> 2) as usize) & (JC_SIZE - 1);
+        if self.jcache[i].code == code {
+            self.jcache[i] = JcEntry::EMPTY;
+        }
+    }
+
+    /// Drops the jump-cache entries of guest code in host page `host`.
+    pub fn jc_drop_page(&mut self, host: u64) {
+        for e in self.jcache.iter_mut() {
+            if e.key & !0xfff == host {
+                *e = JcEntry::EMPTY;
+            }
         }
     }
 
@@ -208,7 +313,8 @@ impl Ctx {
 
     /// Selects the TLB table of mode `m` (0 EL0, 1 EL1, 2 EL1 with PAN).
     pub fn select_mode(&mut self, m: usize, ctx_bits: u64) {
-        self.tlb_cur = &mut self.tlbs[m.min(2)][0];
+        self.cur = m.min(2);
+        self.tlb_cur = &mut self.tlbs[self.cur][0];
         self.ctx_bits = ctx_bits;
     }
 
@@ -220,12 +326,19 @@ impl Ctx {
 
     /// Fills the current mode's entry for `va` with host page `host` for access `kind`
     /// (0 read, 1 write, 2 fetch).
-    pub fn fill(&mut self, va: u64, kind: u8, host: *mut u8) {
+    pub fn fill(&mut self, va: u64, kind: u8, host: *mut u8, shift: u8) {
         let page = va & !0xfff;
         let addend = (host as u64).wrapping_sub(page);
-        // SAFETY: tlb_cur points at the first entry of one of `self.tlbs`' tables
-        // (select_mode / new_boxed), which hold TLB_SIZE entries each.
-        let e = unsafe { &mut *self.tlb_cur.add(Self::tlb_slot(va)) };
+        let slot = Self::tlb_slot(va);
+        if shift > 12 && self.shifts[self.cur][slot] <= 12 {
+            if self.large.len() < 2 * TLB_SIZE {
+                self.large.push((self.cur as u8, slot as u16));
+            } else {
+                self.large_overflow = true;
+            }
+        }
+        self.shifts[self.cur][slot] = shift;
+        let e = &mut self.tlbs[self.cur][slot];
         let same = e.addend == addend && (e.tag_r == page || e.tag_w == page || e.tag_x == page);
         if !same {
             *e = TlbEntry::EMPTY;
@@ -280,6 +393,12 @@ pub trait JitMemory: Memory {
     /// (0 read, 1 write, 2 fetch) at the current mode may go straight to memory: RAM,
     /// permitted, and for writes not holding translated code. `None` otherwise.
     fn host_page(&mut self, va: u64, kind: u8) -> Option<*mut u8>;
+    /// log2 of the size of the mapping holding `va` (12 for a 4 KiB page), for
+    /// invalidation of cached pieces of larger mappings.
+    fn page_shift(&mut self, va: u64) -> u8 {
+        let _ = va;
+        12
+    }
     /// True when translated code must return to its runner after the current block
     /// (for example a store hit a page holding translated code).
     fn exit_requested(&mut self) -> bool;
@@ -327,7 +446,8 @@ pub unsafe extern "sysv64" fn rt_load<M: JitMemory>(ctx: *mut Ctx, va: u64, attr
                 cpu.monitor.value = v;
             } else if !attr.unpriv && (va & 0xfff) + u64::from(attr.size) <= 0x1000 {
                 if let Some(h) = mem.host_page(va, 0) {
-                    c.fill(va, 0, h);
+                    let sh = mem.page_shift(va);
+                    c.fill(va, 0, h, sh);
                 }
             }
             0
@@ -353,7 +473,8 @@ pub unsafe extern "sysv64" fn rt_store<M: JitMemory>(ctx: *mut Ctx, va: u64, att
                 c.limit = 0;
             } else if !attr.unpriv && (va & 0xfff) + u64::from(attr.size) <= 0x1000 {
                 if let Some(h) = mem.host_page(va, 1) {
-                    c.fill(va, 1, h);
+                    let sh = mem.page_shift(va);
+                    c.fill(va, 1, h, sh);
                 }
             }
             0

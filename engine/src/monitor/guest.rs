@@ -58,6 +58,10 @@ struct EngineBoard<'h> {
     /// Progress through PANIC_NEEDLE over the output stream, and when a panic was seen.
     panic_match: usize,
     panic_seen_at: Option<u64>,
+    /// Console output not yet sent (one hypercall per batch, not per byte).
+    out: alloc::vec::Vec<u8>,
+    /// TSC at the last console flush.
+    out_tsc: u64,
 }
 
 impl EngineBoard<'_> {
@@ -73,6 +77,15 @@ impl EngineBoard<'_> {
                 self.panic_match = usize::from(b == PANIC_NEEDLE[0]);
             }
         }
+    }
+
+    /// Sends buffered console output to the host.
+    fn flush_out(&mut self) {
+        if !self.out.is_empty() {
+            self.host.console_write(&self.out);
+            self.out.clear();
+        }
+        self.out_tsc = rdtsc();
     }
 
     /// Ends the run once a panic has been printed and the grace period is over.
@@ -93,7 +106,12 @@ impl BoardHost for EngineBoard<'_> {
 
     fn console_write(&mut self, bytes: &[u8]) {
         self.check_panic(bytes);
-        self.host.console_write(bytes);
+        self.out.extend_from_slice(bytes);
+        // Flush at once when idle for a while (interactive echo), else batch up to 1 ms.
+        let now = rdtsc();
+        if self.out.len() >= CONSOLE_BATCH || now - self.out_tsc > self.host.tsc_hz() / 1000 {
+            self.flush_out();
+        }
     }
 
     fn console_read(&mut self, buf: &mut [u8]) -> usize {
@@ -117,11 +135,15 @@ impl BoardHost for EngineBoard<'_> {
     }
 
     fn poll_event(&mut self) -> bool {
+        if !self.out.is_empty() && rdtsc() - self.out_tsc > self.host.tsc_hz() / 1000 {
+            self.flush_out();
+        }
         if kernel::IRQ_FLAG.load(Ordering::Relaxed) == 0 {
             return false;
         }
         kernel::clear_irq_flag();
         if self.panic_deadline_passed() {
+            self.flush_out();
             self.host.exit(
                 exit_code::GUEST_PANIC,
                 "launcher: the guest kernel panicked",
@@ -139,7 +161,9 @@ impl BoardHost for EngineBoard<'_> {
     }
 
     fn wait_for_event(&mut self) {
+        self.flush_out();
         if self.panic_seen_at.is_some() && self.panic_deadline_passed() {
+            self.flush_out();
             self.host.exit(
                 exit_code::GUEST_PANIC,
                 "launcher: the guest kernel panicked",
@@ -148,6 +172,9 @@ impl BoardHost for EngineBoard<'_> {
         svc(Svc::Hlt, 0, 0, 0);
     }
 }
+
+/// Console output is sent in batches of at most this many bytes.
+const CONSOLE_BATCH: usize = 4096;
 
 /// Bytes of the translator's code cache.
 const CODE_REGION: usize = 48 << 20;
@@ -217,16 +244,20 @@ pub fn run(host: &Host, package: &[u8], guest_ram: u64, stats: bool, translate: 
     if translate {
         // The code cache lives on the heap: the heap is in the physical map, which is
         // executable from ring 3.
-        let mut region = alloc::vec::Vec::<u8>::new();
-        if region.try_reserve_exact(CODE_REGION).is_err() {
+        // Not zeroed: every page touched costs a shadow-paging fill here, so the region
+        // is only touched as code is written into it.
+        let Ok(layout) = core::alloc::Layout::from_size_align(CODE_REGION, 4096) else {
+            return exit_code::NO_MEMORY;
+        };
+        // SAFETY: a non-zero-sized layout; the result is checked for null.
+        let region = unsafe { alloc::alloc::alloc(layout) };
+        if region.is_null() {
             mprintln!("engine: no memory for the code cache");
             return exit_code::NO_MEMORY;
         }
-        region.resize(CODE_REGION, 0);
-        let region = region.leak();
-        // SAFETY: the leaked buffer is ours for the rest of the run, readable, writable
-        // and (through the physical map) executable in ring 3.
-        let region = unsafe { jit::CodeRegion::new(region.as_mut_ptr(), region.len()) };
+        // SAFETY: the allocation is ours for the rest of the run (never freed),
+        // readable, writable and (through the physical map) executable in ring 3.
+        let region = unsafe { jit::CodeRegion::new(region, CODE_REGION) };
         machine.enable_jit(region, host_features());
     }
     if let Err(e) = machine.load_package(package) {
@@ -241,8 +272,11 @@ pub fn run(host: &Host, package: &[u8], guest_ram: u64, stats: bool, translate: 
         input_ready: false,
         panic_match: 0,
         panic_seen_at: None,
+        out: alloc::vec::Vec::with_capacity(CONSOLE_BATCH),
+        out_tsc: 0,
     };
     let exit = machine.run(&mut board);
+    board.flush_out();
     if stats {
         mprintln!("{}", machine.stats());
     }

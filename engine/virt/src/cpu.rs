@@ -129,6 +129,9 @@ pub struct Sys<'r> {
     pub armed: Option<u64>,
     /// Bumped when a page becomes a code page (direct write paths must be revoked).
     pub code_gen: u64,
+    /// Physical pages that became code pages since the runner last looked (at most 16;
+    /// `code_gen` tells when more were lost).
+    pub new_code: Vec<u64>,
     /// An MMIO access happened since the runner last cleared this.
     pub mmio_exit: bool,
     /// Table walks.
@@ -177,6 +180,7 @@ impl<'r> Sys<'r> {
             timer_dirty: false,
             armed: None,
             code_gen: 0,
+            new_code: Vec::new(),
             mmio_exit: false,
             tlb_misses: 0,
             mmio_count: 0,
@@ -238,8 +242,16 @@ impl<'r> Sys<'r> {
             if *w & (1 << (p % 64)) == 0 {
                 *w |= 1 << (p % 64);
                 self.code_gen = self.code_gen.wrapping_add(1);
+                if self.new_code.len() < 16 {
+                    self.new_code.push(pa & !0xfff);
+                }
             }
         }
+    }
+
+    /// log2 of the size of the cached mapping holding `va` (12 when unknown).
+    pub fn page_shift(&self, va: u64) -> u8 {
+        self.tlb.shift_of(va, self.asid).unwrap_or(12)
     }
 
     /// The current ASID (for the translator's TLB key).
@@ -790,6 +802,10 @@ impl jit::JitMemory for Env<'_, '_> {
         if off >= s.ram.len() as u64 {
             return None;
         }
+        // Tagged addresses (TBI) take the slow path: a TLBI names canonical pages.
+        if ((va << 8) as i64 >> 8) as u64 != va {
+            return None;
+        }
         if kind == 1 {
             let p = (off >> 12) as usize;
             if s.code_pages
@@ -801,6 +817,10 @@ impl jit::JitMemory for Env<'_, '_> {
         }
         let page = (off & !0xfff) as usize;
         Some(s.ram[page..].as_mut_ptr())
+    }
+
+    fn page_shift(&mut self, va: u64) -> u8 {
+        self.s.page_shift(va)
     }
 
     fn exit_requested(&mut self) -> bool {

@@ -135,9 +135,11 @@ pub struct Stats {
     pub blocks_run: u64,
     /// Returns from translated code to the runner.
     pub jit_runs: u64,
-    /// ... by reason: continue (lookup miss or unchained exit), stop at a block entry
-    /// (interrupt flag or event), chain request, exception or event, data abort, UNDEF.
-    pub jit_exits: [u64; 6],
+    /// ... by reason: continue (unchained exit), stop at a block entry (interrupt flag
+    /// or event), chain request, exception or event, data abort, UNDEF, lookup miss.
+    pub jit_exits: [u64; 7],
+    /// Flushes of the translator's whole TLB / write revocations.
+    pub jit_tlb_flushes: [u64; 2],
     /// Block lookups in the runner that found a cached block.
     pub cache_hits: u64,
     /// Block lookups that had to lower (and translate) a block.
@@ -172,11 +174,16 @@ impl fmt::Display for Stats {
             writeln!(f, "x86 code bytes       {:>14}", j.code_bytes)?;
             writeln!(f, "chained jumps        {:>14}", j.chains)?;
             writeln!(f, "translated runs      {:>14}", self.jit_runs)?;
+            writeln!(
+                f,
+                "  TLB flushes {} / write revocations {}",
+                self.jit_tlb_flushes[0], self.jit_tlb_flushes[1]
+            )?;
             let e = &self.jit_exits;
             writeln!(
                 f,
-                "  exits: continue {} / stop {} / chain {} / exception {} / abort {} / undef {}",
-                e[0], e[1], e[2], e[3], e[4], e[5]
+                "  exits: continue {} / stop {} / chain {} / exception {} / abort {} / undef {} / lookup miss {}",
+                e[0], e[1], e[2], e[3], e[4], e[5], e[6]
             )?;
         }
         let ms = self.translate_ticks as f64 * 1e3 / (self.counter_hz.max(1) as f64);
@@ -410,12 +417,11 @@ impl<'r> Machine<'r> {
         for i in 0..1024 {
             let slot = &mut self.cache[slot_of(page_pa + 4 * i)];
             if slot.as_ref().is_some_and(|c| c.pa >> 12 == page_pa >> 12) {
-                *slot = None;
+                if let Some(c) = slot.take() {
+                    drop_jc(&mut self.jit, &c);
+                }
                 self.stats.blocks_invalidated += 1;
             }
-        }
-        if let Some(j) = self.jit.as_mut() {
-            j.ctx.flush_jc();
         }
         self.pending_chain = None;
         self.sys.clear_code_page(page_pa);
@@ -788,6 +794,11 @@ impl<'r> Machine<'r> {
         }
         self.stats.translate_ticks += host.counter().wrapping_sub(t0);
         self.sys.mark_code_page(pa);
+        // The evicted block (if any) leaves the jump cache too: the jump cache only
+        // holds blocks of this table, so dropping a page's blocks drops all its entries.
+        if let Some(old) = self.cache[idx].take() {
+            drop_jc(&mut self.jit, &old);
+        }
         self.cache[idx] = Some(alloc::boxed::Box::new(Cached {
             va: pc,
             pa,
@@ -796,6 +807,15 @@ impl<'r> Machine<'r> {
             jit: jit_id,
         }));
         Ok(idx)
+    }
+}
+
+/// Removes `c`'s translated code from the jump cache.
+fn drop_jc(jit: &mut Option<jit::Jit>, c: &Cached) {
+    if let (Some(j), Some(id)) = (jit.as_mut(), c.jit) {
+        if let Some(entry) = j.meta(id).map(|m| m.entry) {
+            j.ctx.jc_drop(c.va, entry);
+        }
     }
 }
 
@@ -817,13 +837,29 @@ fn run_jit(
     stats: &mut Stats,
 ) -> (Exit, u32) {
     use jit::rt::exit;
-    let key = (sys.tlb.gen, sys.asid());
-    if key != *tlb_key {
+    let pending = sys.tlb.take_pending();
+    let asid = sys.asid();
+    if pending.full || asid != tlb_key.1 {
         j.ctx.flush_tlb();
-        *tlb_key = key;
-        *code_gen = sys.code_gen;
-    } else if sys.code_gen != *code_gen {
-        j.ctx.revoke_writes();
+        stats.jit_tlb_flushes[0] += 1;
+        *tlb_key = (0, asid);
+    } else {
+        for &vpn in &pending.vpns[..pending.n] {
+            j.ctx.invalidate_va(vpn << 12, pending.large);
+        }
+    }
+    if sys.code_gen != *code_gen {
+        let lost = sys.code_gen.wrapping_sub(*code_gen) != sys.new_code.len() as u64;
+        if lost {
+            j.ctx.revoke_writes();
+            stats.jit_tlb_flushes[1] += 1;
+        } else {
+            let base = sys.ram.as_ptr() as u64;
+            for &pa in &sys.new_code {
+                j.ctx.revoke_page(base + (pa - RAM_BASE));
+            }
+        }
+        sys.new_code.clear();
         *code_gen = sys.code_gen;
     }
     j.ctx.select_mode(sys.jit_mode(cpu.el), u64::from(ctx));
@@ -838,7 +874,8 @@ fn run_jit(
         let page = (off & !0xfff) as usize;
         if let Some(p) = sys.ram.get_mut(page..) {
             let h = p.as_mut_ptr();
-            j.ctx.fill(pc, 2, h);
+            let sh = sys.page_shift(pc);
+            j.ctx.fill(pc, 2, h, sh);
             if let Some(entry) = j.meta(id).map(|m| m.entry) {
                 j.ctx.jc_insert(pc, h as u64 + (pc & 0xfff), entry);
             }
@@ -867,6 +904,7 @@ fn run_jit(
         exit::STOP => 1,
         exit::DATA_ABORT => 4,
         exit::UNDEF => 5,
+        exit::LOOKUP_MISS => 6,
         c => match j.exit_rec(c) {
             Some((_, jit::ExitRec::Chain { .. })) => 2,
             _ => 3,
@@ -874,7 +912,7 @@ fn run_jit(
     };
     stats.jit_exits[kind] += 1;
     match code {
-        exit::CONTINUE | exit::STOP => (Exit::Continue, 0),
+        exit::CONTINUE | exit::STOP | exit::LOOKUP_MISS => (Exit::Continue, 0),
         exit::DATA_ABORT => {
             let fault = j.ctx.fault.take().unwrap_or(MemFault::Unmapped {
                 addr: 0,

@@ -124,6 +124,22 @@ pub struct Tlb {
     /// Bumped whenever entries are dropped (flushes, TLBI): copies of translations
     /// kept elsewhere (the translator's TLB) must be dropped when it changes.
     pub gen: u64,
+    /// What was invalidated since the last [`Tlb::take_pending`].
+    pending: Pending,
+}
+
+/// Invalidations not yet applied to copies of the TLB's translations.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pending {
+    /// Everything (or too many single pages to list).
+    pub full: bool,
+    /// Canonical 4 KiB page numbers (VA >> 12), `n` of them.
+    pub vpns: [u64; 8],
+    /// Number of valid `vpns`.
+    pub n: usize,
+    /// Some of `vpns` may lie in mappings larger than 4 KiB (drop every cached piece
+    /// of the mapping containing them).
+    pub large: bool,
 }
 
 impl Default for Tlb {
@@ -150,6 +166,10 @@ impl Tlb {
             tcr: 0,
             blk: [(u64::MAX, 0); 2],
             gen: 0,
+            pending: Pending {
+                full: true,
+                ..Pending::default()
+            },
         }
     }
 
@@ -240,8 +260,29 @@ impl Tlb {
     }
 
     /// Invalidates everything.
+    /// The block shift (12 for 4 KiB pages) of the cached translation of `va`, if any.
+    pub fn shift_of(&self, va: u64, asid: u16) -> Option<u8> {
+        self.lookup(va, asid).map(|e| e.attrs.block_shift.max(12))
+    }
+
+    /// The invalidations since the last call (and forgets them).
+    pub fn take_pending(&mut self) -> Pending {
+        core::mem::take(&mut self.pending)
+    }
+
+    fn note_vpn(&mut self, vpn: u64) {
+        let p = &mut self.pending;
+        if p.n < p.vpns.len() {
+            p.vpns[p.n] = vpn;
+            p.n += 1;
+        } else {
+            p.full = true;
+        }
+    }
+
     pub fn flush_all(&mut self) {
         self.gen = self.gen.wrapping_add(1);
+        self.pending.full = true;
         for s in self.sets.iter_mut() {
             *s = [Entry::EMPTY; WAYS];
         }
@@ -253,9 +294,13 @@ impl Tlb {
     fn invalidate_vpn(&mut self, vpn: u64, asid: Option<u16>) {
         let (lo, hi) = self.blk[((vpn >> 43) & 1) as usize];
         if lo <= vpn && vpn <= hi {
+            // Maybe part of a larger mapping: its other 4 KiB pieces go too.
+            self.pending.large = true;
+            self.note_vpn(vpn);
             self.scan_remove(|e| e.covers(vpn) && e.matches_asid(asid));
             return;
         }
+        self.note_vpn(vpn);
         for e in self.sets[set_index(vpn)].iter_mut() {
             if e.vpn == vpn && e.matches_asid(asid) {
                 *e = Entry::EMPTY;
@@ -296,7 +341,10 @@ impl Tlb {
             TlbiOp::Vmalle1 => self.flush_all(),
             TlbiOp::Vae1 | TlbiOp::Vale1 => self.invalidate_vpn(vpn, Some(asid)),
             TlbiOp::Vaae1 | TlbiOp::Vaale1 => self.invalidate_vpn(vpn, None),
-            TlbiOp::Aside1 => self.scan_remove(|e| !e.attrs.global && e.attrs.asid == asid),
+            TlbiOp::Aside1 => {
+                self.pending.full = true;
+                self.scan_remove(|e| !e.attrs.global && e.attrs.asid == asid)
+            }
         }
     }
 

@@ -114,7 +114,7 @@ fn new_jit() -> jit::Jit {
 fn jit_exit(j: &mut jit::Jit, code: u64, cpu: &Cpu, chain: &mut Option<u64>) -> Exit {
     use jit::rt::exit;
     match code {
-        exit::CONTINUE | exit::STOP => Exit::Continue,
+        exit::CONTINUE | exit::STOP | exit::LOOKUP_MISS => Exit::Continue,
         exit::DATA_ABORT => Exit::DataAbort {
             fault: j
                 .ctx
@@ -277,7 +277,7 @@ fn run(args: &[std::ffi::OsString], argv0: Option<std::ffi::OsString>) -> End {
                         }
                     }
                     if let Some(h) = jit::JitMemory::host_page(&mut mem, pc, 2) {
-                        j.ctx.fill(pc, 2, h);
+                        j.ctx.fill(pc, 2, h, 12);
                         let entry = j.meta(id).map_or(0, |m| m.entry);
                         j.ctx.jc_insert(pc, h as u64 + (pc & 0xfff), entry);
                     }
