@@ -511,6 +511,23 @@ impl Asm {
         self.op_rm(false, &[0xf3], &[0x0f, 0x7f], x, mm, false);
     }
 
+    /// An SSE op `xmm_d, xmm_s` with prefix 66 and opcode bytes `op` (e.g. `[0x0f, 0xef]`
+    /// pxor, `[0x0f, 0x38, 0xdd]` aesenclast). Registers 0..15.
+    pub fn sse_rr(&mut self, op: &[u8], d: u8, s: u8) {
+        self.op_rr(false, &[0x66], op, d, s, false);
+    }
+
+    /// An SSE op without the 66 prefix (SHA extensions).
+    pub fn sse_np_rr(&mut self, op: &[u8], d: u8, s: u8) {
+        self.op_rr(false, &[], op, d, s, false);
+    }
+
+    /// An SSE op with prefix 66 and an 8-bit immediate (pshufd, palignr, pblendw).
+    pub fn sse_rri(&mut self, op: &[u8], d: u8, s: u8, imm: u8) {
+        self.op_rr(false, &[0x66], op, d, s, false);
+        self.b(imm);
+    }
+
     /// `mfence`.
     pub fn mfence(&mut self) {
         self.buf.extend_from_slice(&[0x0f, 0xae, 0xf0]);
@@ -646,6 +663,49 @@ mod tests {
                 one(|a| a.movdqu_store(mi(R::RAX, R::RCX, 1, 0), 0)),
                 "movdqu [rax+rcx],xmm0",
             ),
+            (one(|a| a.sse_rr(&[0x0f, 0xef], 0, 1)), "pxor xmm0,xmm1"),
+            (
+                one(|a| a.sse_rr(&[0x0f, 0x38, 0xdd], 0, 1)),
+                "aesenclast xmm0,xmm1",
+            ),
+            (
+                one(|a| a.sse_rr(&[0x0f, 0x38, 0xdf], 0, 1)),
+                "aesdeclast xmm0,xmm1",
+            ),
+            (
+                one(|a| a.sse_rr(&[0x0f, 0x38, 0xdc], 0, 1)),
+                "aesenc xmm0,xmm1",
+            ),
+            (
+                one(|a| a.sse_rr(&[0x0f, 0x38, 0xdb], 0, 1)),
+                "aesimc xmm0,xmm1",
+            ),
+            (
+                one(|a| a.sse_np_rr(&[0x0f, 0x38, 0xcb], 2, 3)),
+                "sha256rnds2 xmm2,xmm3",
+            ),
+            (
+                one(|a| a.sse_np_rr(&[0x0f, 0x38, 0xcc], 1, 2)),
+                "sha256msg1 xmm1,xmm2",
+            ),
+            (
+                one(|a| a.sse_np_rr(&[0x0f, 0x38, 0xcd], 1, 2)),
+                "sha256msg2 xmm1,xmm2",
+            ),
+            (
+                one(|a| a.sse_rri(&[0x0f, 0x70], 1, 3, 0x1b)),
+                "pshufd xmm1,xmm3,1Bh",
+            ),
+            (
+                one(|a| a.sse_rri(&[0x0f, 0x3a, 0x0f], 3, 2, 8)),
+                "palignr xmm3,xmm2,8",
+            ),
+            (
+                one(|a| a.sse_rri(&[0x0f, 0x3a, 0x0e], 2, 1, 0xf0)),
+                "pblendw xmm2,xmm1,0F0h",
+            ),
+            (one(|a| a.sse_rr(&[0x0f, 0xfe], 1, 2)), "paddd xmm1,xmm2"),
+            (one(|a| a.sse_rr(&[0x0f, 0x6f], 4, 1)), "movdqa xmm4,xmm1"),
         ];
         for (got, want) in cases {
             assert_eq!(got.replace(", ", ","), want);

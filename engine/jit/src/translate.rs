@@ -29,6 +29,20 @@ pub struct Features {
     pub lzcnt: bool,
     /// POPCNT.
     pub popcnt: bool,
+    /// AES-NI.
+    pub aes: bool,
+    /// SHA extensions (with SSSE3/SSE4.1 for the shuffles around them).
+    pub sha: bool,
+}
+
+/// Whether the translator emits helper `h` (with `imm`) inline for features `f`.
+fn inline_helper(h: &Helper, imm: u64, f: Features) -> bool {
+    match h.name {
+        "crypto::aes" => f.aes,
+        "crypto::sha3" => f.sha && (4..=6).contains(&imm),
+        "crypto::sha2" => f.sha && imm == 2,
+        _ => false,
+    }
 }
 
 /// Where translation places the code and what it links to.
@@ -335,6 +349,7 @@ pub fn translate(b: &Block, env: &Env) -> Result<Translated, TransError> {
 /// Whether an op always calls out (so values living across it prefer callee-saved registers).
 fn always_calls(op: &Op, b: &Block, f: Features) -> bool {
     match *op {
+        Op::Call { helper, imm, .. } if inline_helper(helper, imm, f) => false,
         Op::Call { .. } | Op::StoreExcl { .. } | Op::DcZva { .. } => true,
         Op::Load { attr, .. } | Op::Store { attr, .. } => attr.exclusive || attr.unpriv,
         Op::SysRead { reg, .. } => !inline_sysreg(reg),
@@ -744,6 +759,41 @@ impl Tr<'_> {
             Op::SysRead { dst, reg } => self.sys_read(i, dst, reg),
             Op::SysWrite { reg, src } => self.sys_write(i, reg, src),
             Op::Call {
+                dst: Some(dst),
+                helper,
+                args,
+                imm,
+                ..
+            } if inline_helper(helper, imm, self.env.feats) && helper.name == "crypto::aes" => {
+                // AESE = AESENCLAST(d ^ n, 0); AESD = AESDECLAST(d ^ n, 0);
+                // AESMC = AESENC(AESDECLAST(n, 0), 0); AESIMC = AESIMC(n).
+                const PXOR: &[u8] = &[0x0f, 0xef];
+                self.xmm_load(0, args[1]);
+                if imm <= 1 {
+                    self.xmm_load(1, args[0]);
+                    self.a.sse_rr(PXOR, 0, 1);
+                }
+                self.a.sse_rr(PXOR, 1, 1);
+                match imm {
+                    0 => self.a.sse_rr(&[0x0f, 0x38, 0xdd], 0, 1),
+                    1 => self.a.sse_rr(&[0x0f, 0x38, 0xdf], 0, 1),
+                    2 => {
+                        self.a.sse_rr(&[0x0f, 0x38, 0xdf], 0, 1);
+                        self.a.sse_rr(&[0x0f, 0x38, 0xdc], 0, 1);
+                    }
+                    _ => self.a.sse_rr(&[0x0f, 0x38, 0xdb], 0, 0),
+                }
+                self.def(dst);
+                self.a.movdqu_store(slot(dst), 0);
+            }
+            Op::Call {
+                dst: Some(dst),
+                helper,
+                args,
+                imm,
+                ..
+            } if inline_helper(helper, imm, self.env.feats) => self.sha(dst, helper, args, imm),
+            Op::Call {
                 dst,
                 helper,
                 args,
@@ -770,6 +820,74 @@ impl Tr<'_> {
                         }
                     },
                 );
+            }
+        }
+    }
+
+    /// SHA256H/H2/SU0/SU1 on the SHA extensions.
+    fn sha(&mut self, dst: Temp, h: &Helper, args: [Temp; 3], imm: u64) {
+        const PSHUFD: &[u8] = &[0x0f, 0x70];
+        const PALIGNR: &[u8] = &[0x0f, 0x3a, 0x0f];
+        const PBLENDW: &[u8] = &[0x0f, 0x3a, 0x0e];
+        const MOVDQA: &[u8] = &[0x0f, 0x6f];
+        const RNDS2: &[u8] = &[0x0f, 0x38, 0xcb];
+        let out = if h.name == "crypto::sha2" {
+            // SHA256SU0 (d, n) = SHA256MSG1(d, n).
+            self.xmm_load(1, args[0]);
+            self.xmm_load(2, args[1]);
+            self.a.sse_np_rr(&[0x0f, 0x38, 0xcc], 1, 2);
+            1
+        } else if imm == 6 {
+            // SHA256SU1 (d, n, m) = SHA256MSG2(d + (m:n >> 32 bits), m).
+            self.xmm_load(1, args[0]);
+            self.xmm_load(2, args[1]);
+            self.xmm_load(3, args[2]);
+            self.a.sse_rr(MOVDQA, 4, 3);
+            self.a.sse_rri(PALIGNR, 4, 2, 4);
+            self.a.sse_rr(&[0x0f, 0xfe], 1, 4);
+            self.a.sse_np_rr(&[0x0f, 0x38, 0xcd], 1, 3);
+            1
+        } else {
+            // SHA256H: (ABCD = d, EFGH = n) -> ABCD'; SHA256H2: (ABCD = n, EFGH = d) -> EFGH'.
+            let (abcd, efgh) = if imm == 4 {
+                (args[0], args[1])
+            } else {
+                (args[1], args[0])
+            };
+            self.xmm_load(1, abcd);
+            self.xmm_load(2, efgh);
+            self.a.sse_rri(PSHUFD, 1, 1, 0xb1);
+            self.a.sse_rri(PSHUFD, 2, 2, 0x1b);
+            self.a.sse_rr(MOVDQA, 3, 1);
+            self.a.sse_rri(PALIGNR, 3, 2, 8); // ABEF
+            self.a.sse_rri(PBLENDW, 2, 1, 0xf0); // CDGH
+            self.xmm_load(0, args[2]);
+            self.a.sse_np_rr(RNDS2, 2, 3);
+            self.a.sse_rri(PSHUFD, 0, 0, 0x0e);
+            self.a.sse_np_rr(RNDS2, 3, 2);
+            // xmm3 = ABEF, xmm2 = CDGH: back to ABCD / EFGH.
+            self.a.sse_rri(PSHUFD, 1, 3, 0x1b);
+            self.a.sse_rri(PSHUFD, 2, 2, 0xb1);
+            self.a.sse_rr(MOVDQA, 4, 1);
+            self.a.sse_rri(PBLENDW, 4, 2, 0xf0); // ABCD
+            self.a.sse_rri(PALIGNR, 2, 1, 8); // EFGH
+            if imm == 4 {
+                4
+            } else {
+                2
+            }
+        };
+        self.def(dst);
+        self.a.movdqu_store(slot(dst), out);
+    }
+
+    /// XMM`x` = the 128-bit value of `t`.
+    fn xmm_load(&mut self, x: u8, t: Temp) {
+        match self.loc[t.0 as usize] {
+            Loc::Slot if self.ty(t) == Ty::I128 => self.a.movdqu_load(x, slot(t)),
+            _ => {
+                self.put16(t, m(R::R12, off::ARGS + 32));
+                self.a.movdqu_load(x, m(R::R12, off::ARGS + 32));
             }
         }
     }

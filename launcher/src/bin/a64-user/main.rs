@@ -104,6 +104,9 @@ fn new_jit() -> jit::Jit {
     let feats = jit::Features {
         lzcnt: std::arch::is_x86_feature_detected!("lzcnt"),
         popcnt: std::arch::is_x86_feature_detected!("popcnt"),
+        aes: std::arch::is_x86_feature_detected!("aes"),
+        sha: std::arch::is_x86_feature_detected!("sha")
+            && std::arch::is_x86_feature_detected!("sse4.1"),
     };
     // SAFETY: the mapping is RWX, private to us and never unmapped.
     let region = unsafe { jit::CodeRegion::new(p as *mut u8, CODE_REGION) };
