@@ -127,14 +127,33 @@ impl Jit {
         a.ret();
         // lookup(target = RDI)
         let look = a.pos();
-        a.mov_rr(true, R::RAX, R::RDI);
-        a.sh_i(true, Sh::Shr, R::RAX, 2);
-        a.alu_ri(false, Alu::And, R::RAX, (rt::JC_SIZE - 1) as i32);
-        a.lea(true, R::RAX, crate::emit::mi(R::RAX, R::RAX, 2, 0));
-        a.sh_i(true, Sh::Shl, R::RAX, 3);
-        a.alu_rm(true, Alu::Add, R::RAX, m(R::R12, off::JC));
-        a.alu_rm(true, Alu::Cmp, R::RDI, m(R::RAX, 0));
+        a.mov_ri(R::RAX, rt::JC_HASH);
+        a.imul_rr(true, R::RAX, R::RDI);
+        a.sh_i(
+            true,
+            Sh::Shr,
+            R::RAX,
+            (64 - rt::JC_SIZE.trailing_zeros()) as u8,
+        );
+        a.sh_i(true, Sh::Shl, R::RAX, 5);
+        a.load(8, R::RDX, m(R::R12, off::JC));
+        a.alu_rm(
+            true,
+            Alu::Cmp,
+            R::RDI,
+            crate::emit::mi(R::RDX, R::RAX, 1, 0),
+        );
+        let first = a.jcc_fwd(Cc::E);
+        a.alu_ri(false, Alu::Xor, R::RAX, 32);
+        a.alu_rm(
+            true,
+            Alu::Cmp,
+            R::RDI,
+            crate::emit::mi(R::RDX, R::RAX, 1, 0),
+        );
         let miss1 = a.jcc_fwd(Cc::Ne);
+        a.bind(first);
+        a.alu_rr(true, Alu::Add, R::RAX, R::RDX);
         a.mov_rr(true, R::RCX, R::RDI);
         a.sh_i(true, Sh::Shr, R::RCX, 12);
         a.alu_ri(false, Alu::And, R::RCX, (rt::TLB_SIZE - 1) as i32);

@@ -528,6 +528,28 @@ impl Asm {
         self.b(imm);
     }
 
+    /// An SSE shift by immediate (`66 0F op /digit ib`: psrlw is 0x71 /2).
+    pub fn sse_shift(&mut self, op: u8, digit: u8, x: u8, imm: u8) {
+        self.op_rr(false, &[0x66], &[0x0f, op], digit, x, false);
+        self.b(imm);
+    }
+
+    /// `movq xmm, r64`.
+    pub fn movq_xr(&mut self, x: u8, r: R) {
+        self.op_rr(true, &[0x66], &[0x0f, 0x6e], x, r.0, false);
+    }
+
+    /// `movq xmm_d, xmm_s` (zeroes bits 127..64).
+    pub fn movq_xx(&mut self, d: u8, s: u8) {
+        self.op_rr(false, &[0xf3], &[0x0f, 0x7e], d, s, false);
+    }
+
+    /// `pshuflw xmm_d, xmm_s, imm`.
+    pub fn pshuflw(&mut self, d: u8, s: u8, imm: u8) {
+        self.op_rr(false, &[0xf2], &[0x0f, 0x70], d, s, false);
+        self.b(imm);
+    }
+
     /// `mfence`.
     pub fn mfence(&mut self) {
         self.buf.extend_from_slice(&[0x0f, 0xae, 0xf0]);
@@ -706,6 +728,16 @@ mod tests {
             ),
             (one(|a| a.sse_rr(&[0x0f, 0xfe], 1, 2)), "paddd xmm1,xmm2"),
             (one(|a| a.sse_rr(&[0x0f, 0x6f], 4, 1)), "movdqa xmm4,xmm1"),
+            (one(|a| a.sse_shift(0x71, 2, 4, 8)), "psrlw xmm4,8"),
+            (one(|a| a.movq_xr(0, R::RAX)), "movq xmm0,rax"),
+            (one(|a| a.movq_xr(0, R::R9)), "movq xmm0,r9"),
+            (one(|a| a.movq_xx(0, 0)), "movq xmm0,xmm0"),
+            (one(|a| a.pshuflw(0, 0, 0)), "pshuflw xmm0,xmm0,0"),
+            (
+                one(|a| a.sse_rr(&[0x0f, 0x38, 0x3e], 0, 2)),
+                "pmaxuw xmm0,xmm2",
+            ),
+            (one(|a| a.sse_rr(&[0x0f, 0x67], 0, 5)), "packuswb xmm0,xmm5"),
         ];
         for (got, want) in cases {
             assert_eq!(got.replace(", ", ","), want);

@@ -15,6 +15,7 @@ extern crate alloc;
 pub mod cache;
 pub mod emit;
 pub mod rt;
+pub mod simd;
 pub mod translate;
 
 pub use cache::{CodeRegion, Jit, JitError, JitStats};

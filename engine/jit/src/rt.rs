@@ -52,6 +52,8 @@ pub struct JcEntry {
     pub key: u64,
     /// Entry point of the translated block.
     pub code: u64,
+    /// Padding to 32 bytes (the lookup pairs slots `2k` and `2k + 1`).
+    pub pad: u64,
 }
 
 impl JcEntry {
@@ -60,6 +62,7 @@ impl JcEntry {
         va: 1,
         key: 0,
         code: 0,
+        pad: 0,
     };
 }
 
@@ -282,9 +285,11 @@ impl Ctx {
 
     /// Drops the jump-cache entry of the block at guest `va` if it points at `code`.
     pub fn jc_drop(&mut self, va: u64, code: u64) {
-        let i = ((va >> 2) as usize) & (JC_SIZE - 1);
-        if self.jcache[i].code == code {
-            self.jcache[i] = JcEntry::EMPTY;
+        let i = jc_index(va);
+        for k in [i, i ^ 1] {
+            if self.jcache[k].code == code {
+                self.jcache[k] = JcEntry::EMPTY;
+            }
         }
     }
 
@@ -354,14 +359,34 @@ impl Ctx {
     /// Records translated block `code` for guest `va` whose bytes are at host address
     /// `host` (context bits of the current mode) in the jump cache.
     pub fn jc_insert(&mut self, va: u64, host: u64, code: u64) {
-        let i = ((va >> 2) as usize) & (JC_SIZE - 1);
-        self.jcache[i] = JcEntry {
+        let i = jc_index(va);
+        let e = JcEntry {
             va,
             key: host | self.ctx_bits,
             code,
+            pad: 0,
         };
+        // Two-way: a pair of slots; the newest entry goes first, the other one moves
+        // to the partner slot.
+        if self.jcache[i].va == va || self.jcache[i].va == JcEntry::EMPTY.va {
+            self.jcache[i] = e;
+        } else if self.jcache[i ^ 1].va == va || self.jcache[i ^ 1].va == JcEntry::EMPTY.va {
+            self.jcache[i ^ 1] = e;
+        } else {
+            self.jcache[i ^ 1] = self.jcache[i];
+            self.jcache[i] = e;
+        }
     }
 }
+
+/// The jump-cache slot of guest `va` (the lookup stub computes the same).
+#[inline]
+pub fn jc_index(va: u64) -> usize {
+    (va.wrapping_mul(JC_HASH) >> (64 - JC_SIZE.trailing_zeros())) as usize
+}
+
+/// Multiplier of the jump-cache hash (a Fibonacci hash).
+pub const JC_HASH: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// Packs a [`MemAttr`] into the immediate passed to slow paths.
 pub fn pack_attr(a: MemAttr) -> u64 {

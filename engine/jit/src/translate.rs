@@ -33,6 +33,10 @@ pub struct Features {
     pub aes: bool,
     /// SHA extensions (with SSSE3/SSE4.1 for the shuffles around them).
     pub sha: bool,
+    /// SSSE3 and SSE4.1.
+    pub sse41: bool,
+    /// SSE4.2.
+    pub sse42: bool,
 }
 
 /// Whether the translator emits helper `h` (with `imm`) inline for features `f`.
@@ -41,7 +45,7 @@ fn inline_helper(h: &Helper, imm: u64, f: Features) -> bool {
         "crypto::aes" => f.aes,
         "crypto::sha3" => f.sha && (4..=6).contains(&imm),
         "crypto::sha2" => f.sha && imm == 2,
-        _ => false,
+        _ => crate::simd::inline(h, imm, f),
     }
 }
 
@@ -644,8 +648,78 @@ impl Tr<'_> {
         self.fault_exits.push((f, self.pc));
     }
 
+    /// The constant value of `t`, if known at translation time.
+    fn konst(&self, t: Temp) -> Option<u128> {
+        match self.loc[t.0 as usize] {
+            Loc::Const(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Folds pure integer ops on constants; true when `op` was folded.
+    fn fold(&mut self, op: &Op) -> bool {
+        let (dst, v) = match *op {
+            Op::Bin { op, ty, dst, a, b } => match (self.konst(a), self.konst(b)) {
+                (Some(x), Some(y)) => (dst, a64::interp::eval_bin(op, ty, x, y)),
+                _ => return false,
+            },
+            Op::BinImm {
+                op,
+                ty,
+                dst,
+                a,
+                imm,
+            } => match self.konst(a) {
+                Some(x) => (
+                    dst,
+                    a64::interp::eval_bin(op, ty, x, u128::from(imm) & ty.mask()),
+                ),
+                None => return false,
+            },
+            Op::Un { op, ty, dst, a } => match self.konst(a) {
+                Some(x) => (dst, a64::interp::eval_un(op, ty, x)),
+                None => return false,
+            },
+            Op::Zext { dst, src } | Op::Trunc { dst, src } => match self.konst(src) {
+                Some(x) => (dst, x & self.ty(dst).mask()),
+                None => return false,
+            },
+            Op::Sext { dst, src } => match self.konst(src) {
+                Some(x) => {
+                    let s = 128 - self.ty(src).bits();
+                    (dst, (((x << s) as i128 >> s) as u128) & self.ty(dst).mask())
+                }
+                None => return false,
+            },
+            _ => return false,
+        };
+        self.loc[dst.0 as usize] = Loc::Const(v);
+        true
+    }
+
+    /// Like [`Tr::def`], but takes over the register of operand `a` when `a` dies at op
+    /// `i` (saves the copy of two-operand x86 forms).
+    fn def_reuse(&mut self, dst: Temp, a: Temp, i: usize) -> R {
+        if let Loc::Reg(r) = self.loc[a.0 as usize] {
+            if self.last[a.0 as usize] == i
+                && self.owner[r.0 as usize] == Some(a.0)
+                && self.loc[dst.0 as usize] == Loc::None
+                && self.ty(dst) != Ty::I128
+                && self.cross[dst.0 as usize] == callee_saved(r)
+            {
+                self.owner[r.0 as usize] = Some(dst.0);
+                self.loc[dst.0 as usize] = Loc::Reg(r);
+                return r;
+            }
+        }
+        self.def(dst)
+    }
+
     fn op(&mut self, i: usize) {
         let op = self.b.ops[i];
+        if self.fold(&op) {
+            return;
+        }
         match op {
             Op::Insn { pc, raw } => {
                 self.pc = pc;
@@ -792,7 +866,13 @@ impl Tr<'_> {
                 args,
                 imm,
                 ..
-            } if inline_helper(helper, imm, self.env.feats) => self.sha(dst, helper, args, imm),
+            } if inline_helper(helper, imm, self.env.feats) => {
+                if helper.name.starts_with("simd::") {
+                    self.simd(dst, helper, args, imm)
+                } else {
+                    self.sha(dst, helper, args, imm)
+                }
+            }
             Op::Call {
                 dst,
                 helper,
@@ -820,6 +900,246 @@ impl Tr<'_> {
                         }
                     },
                 );
+            }
+        }
+    }
+
+    /// The inline AdvSIMD operations (see [`crate::simd`]).
+    fn simd(&mut self, dst: Temp, h: &Helper, args: [Temp; 3], imm: u64) {
+        use crate::simd::{tm, ts, SImm};
+        let i = SImm::of(imm);
+        let e = match i.esize {
+            8 => 0,
+            16 => 1,
+            32 => 2,
+            _ => 3,
+        };
+        let bytes = (i.esize / 8) as i32;
+        const MOVDQA: &[u8] = &[0x0f, 0x6f];
+        const PAND: &[u8] = &[0x0f, 0xdb];
+        const PANDN: &[u8] = &[0x0f, 0xdf];
+        const POR: &[u8] = &[0x0f, 0xeb];
+        const PXOR: &[u8] = &[0x0f, 0xef];
+        const PCMPEQD: &[u8] = &[0x0f, 0x76];
+        let padd: [&[u8]; 4] = [&[0x0f, 0xfc], &[0x0f, 0xfd], &[0x0f, 0xfe], &[0x0f, 0xd4]];
+        let psub: [&[u8]; 4] = [&[0x0f, 0xf8], &[0x0f, 0xf9], &[0x0f, 0xfa], &[0x0f, 0xfb]];
+        let pcmpeq: [&[u8]; 4] = [
+            &[0x0f, 0x74],
+            &[0x0f, 0x75],
+            &[0x0f, 0x76],
+            &[0x0f, 0x38, 0x29],
+        ];
+        let pcmpgt: [&[u8]; 4] = [
+            &[0x0f, 0x64],
+            &[0x0f, 0x65],
+            &[0x0f, 0x66],
+            &[0x0f, 0x38, 0x37],
+        ];
+        let pmaxu: [&[u8]; 3] = [&[0x0f, 0xde], &[0x0f, 0x38, 0x3e], &[0x0f, 0x38, 0x3f]];
+        let pminu: [&[u8]; 3] = [&[0x0f, 0xda], &[0x0f, 0x38, 0x3a], &[0x0f, 0x38, 0x3b]];
+        let pmaxs: [&[u8]; 3] = [&[0x0f, 0x38, 0x3c], &[0x0f, 0xee], &[0x0f, 0x38, 0x3d]];
+        let pmins: [&[u8]; 3] = [&[0x0f, 0x38, 0x38], &[0x0f, 0xea], &[0x0f, 0x38, 0x39]];
+        let mut vector = true;
+        match h.name {
+            "simd::three_same" => {
+                self.xmm_load(1, args[0]);
+                self.xmm_load(2, args[1]);
+                let a = &mut self.a;
+                let not0 = |a: &mut Asm| {
+                    a.sse_rr(PCMPEQD, 7, 7);
+                    a.sse_rr(PXOR, 0, 7);
+                };
+                let bin = |a: &mut Asm, op: &[u8]| {
+                    a.sse_rr(MOVDQA, 0, 1);
+                    a.sse_rr(op, 0, 2);
+                };
+                match i.op {
+                    ts::ADD => bin(a, padd[e]),
+                    ts::SUB => bin(a, psub[e]),
+                    ts::AND => bin(a, PAND),
+                    ts::ORR => bin(a, POR),
+                    ts::EOR => bin(a, PXOR),
+                    ts::BIC => {
+                        a.sse_rr(MOVDQA, 0, 2);
+                        a.sse_rr(PANDN, 0, 1);
+                    }
+                    ts::ORN => {
+                        a.sse_rr(PCMPEQD, 0, 0);
+                        a.sse_rr(PXOR, 0, 2);
+                        a.sse_rr(POR, 0, 1);
+                    }
+                    ts::CMEQ => bin(a, pcmpeq[e]),
+                    ts::CMGT => bin(a, pcmpgt[e]),
+                    ts::CMGE => {
+                        a.sse_rr(MOVDQA, 0, 2);
+                        a.sse_rr(pcmpgt[e], 0, 1);
+                        not0(a);
+                    }
+                    ts::CMTST => {
+                        bin(a, PAND);
+                        a.sse_rr(PXOR, 7, 7);
+                        a.sse_rr(pcmpeq[e], 0, 7);
+                        not0(a);
+                    }
+                    ts::UMAX => bin(a, pmaxu[e]),
+                    ts::UMIN => bin(a, pminu[e]),
+                    ts::SMAX => bin(a, pmaxs[e]),
+                    ts::SMIN => bin(a, pmins[e]),
+                    ts::CMHS => {
+                        bin(a, pmaxu[e]);
+                        a.sse_rr(pcmpeq[e], 0, 1);
+                    }
+                    ts::CMHI => {
+                        a.sse_rr(MOVDQA, 0, 2);
+                        a.sse_rr(pmaxu[e], 0, 1);
+                        a.sse_rr(pcmpeq[e], 0, 2);
+                        not0(a);
+                    }
+                    ts::ADDP if e == 1 => bin(a, &[0x0f, 0x38, 0x01]),
+                    ts::ADDP if e == 2 => bin(a, &[0x0f, 0x38, 0x02]),
+                    ts::ADDP | ts::UMAXP | ts::UMINP => {
+                        // Bytes: even and odd bytes of each source as words, combined,
+                        // then packed back to bytes (Vn's pairs low, Vm's high).
+                        let op: &[u8] = match i.op {
+                            ts::ADDP => &[0x0f, 0xfd],
+                            ts::UMAXP => &[0x0f, 0xde],
+                            _ => &[0x0f, 0xda],
+                        };
+                        a.sse_rr(PCMPEQD, 7, 7);
+                        a.sse_shift(0x71, 2, 7, 8);
+                        for (out, src) in [(0u8, 1u8), (5, 2)] {
+                            a.sse_rr(MOVDQA, out, src);
+                            a.sse_rr(PAND, out, 7);
+                            a.sse_rr(MOVDQA, 4, src);
+                            a.sse_shift(0x71, 2, 4, 8);
+                            a.sse_rr(op, out, 4);
+                            if i.op == ts::ADDP {
+                                a.sse_rr(PAND, out, 7);
+                            }
+                        }
+                        a.sse_rr(&[0x0f, 0x67], 0, 5);
+                    }
+                    _ => {
+                        // BSL / BIT / BIF: d ^ ((d ^ n) & mask) with the right roles.
+                        self.xmm_load(3, args[2]);
+                        let a = &mut self.a;
+                        match i.op {
+                            ts::BSL => {
+                                // m ^ ((m ^ n) & d)
+                                a.sse_rr(MOVDQA, 0, 2);
+                                a.sse_rr(PXOR, 0, 1);
+                                a.sse_rr(PAND, 0, 3);
+                                a.sse_rr(PXOR, 0, 2);
+                            }
+                            ts::BIT => {
+                                a.sse_rr(MOVDQA, 0, 3);
+                                a.sse_rr(PXOR, 0, 1);
+                                a.sse_rr(PAND, 0, 2);
+                                a.sse_rr(PXOR, 0, 3);
+                            }
+                            _ => {
+                                // BIF: d ^ ((d ^ n) & !m)
+                                a.sse_rr(MOVDQA, 4, 3);
+                                a.sse_rr(PXOR, 4, 1);
+                                a.sse_rr(MOVDQA, 0, 2);
+                                a.sse_rr(PANDN, 0, 4);
+                                a.sse_rr(PXOR, 0, 3);
+                            }
+                        }
+                    }
+                }
+            }
+            "simd::two_misc" => {
+                self.xmm_load(0, args[0]);
+                if i.op == tm::NOT {
+                    self.a.sse_rr(PCMPEQD, 7, 7);
+                    self.a.sse_rr(PXOR, 0, 7);
+                } else {
+                    self.a.sse_rr(PXOR, 7, 7);
+                    self.a.sse_rr(pcmpeq[e], 0, 7);
+                }
+            }
+            "simd::dup_gen" | "simd::dup_elem" => {
+                if h.name == "simd::dup_gen" {
+                    let r = self.get(args[0], R::RAX);
+                    self.a.movq_xr(0, r);
+                } else {
+                    let src = self.vec_mem(args[0]);
+                    let at = crate::emit::M {
+                        disp: src.disp + bytes * i.sh as i32,
+                        ..src
+                    };
+                    self.a.load(bytes as u8, R::RAX, at);
+                    self.a.movq_xr(0, R::RAX);
+                }
+                match e {
+                    0 => {
+                        self.a.sse_rr(&[0x0f, 0x60], 0, 0);
+                        self.a.pshuflw(0, 0, 0);
+                        self.a.sse_rri(&[0x0f, 0x70], 0, 0, 0);
+                    }
+                    1 => {
+                        self.a.pshuflw(0, 0, 0);
+                        self.a.sse_rri(&[0x0f, 0x70], 0, 0, 0);
+                    }
+                    2 => self.a.sse_rri(&[0x0f, 0x70], 0, 0, 0),
+                    _ => self.a.sse_rr(&[0x0f, 0x6c], 0, 0),
+                }
+            }
+            "simd::umov" => {
+                let src = self.vec_mem(args[0]);
+                let at = crate::emit::M {
+                    disp: src.disp + bytes * i.sh as i32,
+                    ..src
+                };
+                let r = self.def(dst);
+                self.a.load(bytes as u8, r, at);
+                self.fin(dst, r);
+                return;
+            }
+            _ => {
+                // INS (general / element): copy Vd, then replace one element in place.
+                vector = false;
+                self.def(dst);
+                self.xmm_load(0, args[1]);
+                self.a.movdqu_store(slot(dst), 0);
+                if h.name == "simd::ins_gen" {
+                    let r = self.get(args[0], R::RAX);
+                    if r != R::RAX {
+                        self.a.mov_rr(true, R::RAX, r);
+                    }
+                } else {
+                    let src = self.vec_mem(args[0]);
+                    let at = crate::emit::M {
+                        disp: src.disp + bytes * i.idx2 as i32,
+                        ..src
+                    };
+                    self.a.load(bytes as u8, R::RAX, at);
+                }
+                let d = slot(dst);
+                let at = crate::emit::M {
+                    disp: d.disp + bytes * i.sh as i32,
+                    ..d
+                };
+                self.a.store(bytes as u8, at, R::RAX);
+            }
+        }
+        if vector {
+            if i.bits() == 64 {
+                self.a.movq_xx(0, 0);
+            }
+            self.def(dst);
+            self.a.movdqu_store(slot(dst), 0);
+        }
+    }
+
+    /// Memory holding the 128-bit value of `t` (its slot, or a copy in the argument block).
+    fn vec_mem(&mut self, t: Temp) -> crate::emit::M {
+        match self.loc[t.0 as usize] {
+            Loc::Slot if self.ty(t) == Ty::I128 => slot(t),
+            _ => {
+                self.put16(t, m(R::R12, off::ARGS + 32));
+                m(R::R12, off::ARGS + 32)
             }
         }
     }
@@ -1026,7 +1346,7 @@ impl Tr<'_> {
                         Err(t) => self.get(t, R::RCX),
                     })
                 };
-                let d = self.def(dst);
+                let d = self.def_reuse(dst, a, i);
                 if d != ar {
                     self.a.mov_rr(w, d, ar);
                 }
@@ -1060,7 +1380,7 @@ impl Tr<'_> {
                     _ => Sh::Ror,
                 };
                 if let Some(v) = bval {
-                    let d = self.def(dst);
+                    let d = self.def_reuse(dst, a, i);
                     if d != ar {
                         self.a.mov_rr(w, d, ar);
                     }
@@ -1181,7 +1501,11 @@ impl Tr<'_> {
         }
         let w = ty == Ty::I64;
         let ar = self.get(a, R::RAX);
-        let d = self.def(dst);
+        let d = if matches!(op, UnOp::Clz | UnOp::Popcnt) {
+            self.def(dst)
+        } else {
+            self.def_reuse(dst, a, i)
+        };
         match op {
             UnOp::Not | UnOp::Neg => {
                 if d != ar {
@@ -1232,7 +1556,7 @@ impl Tr<'_> {
         } else {
             self.get(src, R::RAX)
         };
-        let d = self.def(dst);
+        let d = self.def_reuse(dst, src, i);
         if signed && ft.bits() < tt.bits() {
             self.a.movsx(tt == Ty::I64, ft.bytes() as u8, d, sr);
             if tt.bits() < 32 {

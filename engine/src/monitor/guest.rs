@@ -190,6 +190,8 @@ fn host_features() -> jit::Features {
         lzcnt: lx.ecx & (1 << 5) != 0,
         popcnt: l1.ecx & (1 << 23) != 0,
         aes: l1.ecx & (1 << 25) != 0,
+        sse41: l1.ecx & (1 << 19) != 0 && l1.ecx & (1 << 9) != 0,
+        sse42: l1.ecx & (1 << 20) != 0,
         // SHA (CPUID.7.0:EBX[29]) plus SSSE3 and SSE4.1 for the shuffles.
         sha: core::arch::x86_64::__cpuid_count(7, 0).ebx & (1 << 29) != 0
             && l1.ecx & (1 << 9) != 0

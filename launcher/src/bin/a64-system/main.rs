@@ -257,6 +257,9 @@ fn run() -> Result<ExitCode, String> {
             lzcnt: std::arch::is_x86_feature_detected!("lzcnt"),
             popcnt: std::arch::is_x86_feature_detected!("popcnt"),
             aes: std::arch::is_x86_feature_detected!("aes"),
+            sse41: std::arch::is_x86_feature_detected!("sse4.1")
+                && std::arch::is_x86_feature_detected!("ssse3"),
+            sse42: std::arch::is_x86_feature_detected!("sse4.2"),
             sha: std::arch::is_x86_feature_detected!("sha")
                 && std::arch::is_x86_feature_detected!("sse4.1"),
         };

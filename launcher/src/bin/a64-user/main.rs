@@ -105,6 +105,9 @@ fn new_jit() -> jit::Jit {
         lzcnt: std::arch::is_x86_feature_detected!("lzcnt"),
         popcnt: std::arch::is_x86_feature_detected!("popcnt"),
         aes: std::arch::is_x86_feature_detected!("aes"),
+        sse41: std::arch::is_x86_feature_detected!("sse4.1")
+            && std::arch::is_x86_feature_detected!("ssse3"),
+        sse42: std::arch::is_x86_feature_detected!("sse4.2"),
         sha: std::arch::is_x86_feature_detected!("sha")
             && std::arch::is_x86_feature_detected!("sse4.1"),
     };
@@ -114,8 +117,12 @@ fn new_jit() -> jit::Jit {
 }
 
 /// Turns a translated-code exit into the interpreter's [`Exit`].
+static EXITS: [std::sync::atomic::AtomicU64; 8] =
+    [const { std::sync::atomic::AtomicU64::new(0) }; 8];
+
 fn jit_exit(j: &mut jit::Jit, code: u64, cpu: &Cpu, chain: &mut Option<u64>) -> Exit {
     use jit::rt::exit;
+    EXITS[code.min(7) as usize].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     match code {
         exit::CONTINUE | exit::STOP | exit::LOOKUP_MISS => Exit::Continue,
         exit::DATA_ABORT => Exit::DataAbort {
@@ -224,6 +231,9 @@ fn run(args: &[std::ffi::OsString], argv0: Option<std::ffi::OsString>) -> End {
         }
     };
     let mut pending_chain: Option<u64> = None;
+    // A64_PERFMAP=1: a perf map of translated blocks (/tmp/perf-PID.map) for `perf report`.
+    let mut perfmap = std::env::var_os("A64_PERFMAP")
+        .and_then(|_| std::fs::File::create(format!("/tmp/perf-{}.map", std::process::id())).ok());
     let status = loop {
         let pc = cpu.pc;
         let idx = match cache.get(pc) {
@@ -267,6 +277,9 @@ fn run(args: &[std::ffi::OsString], argv0: Option<std::ffi::OsString>) -> End {
                     };
                     let idx = cache.get(pc).unwrap_or(0);
                     let id = r.ok();
+                    if let (Some(f), Some(m)) = (perfmap.as_mut(), id.and_then(|i| j.meta(i))) {
+                        let _ = writeln!(f, "{:x} {:x} g_{:x}", m.entry, 64, pc);
+                    }
                     cache.jit_ids[idx] = id;
                     id
                 }
@@ -367,6 +380,11 @@ fn run(args: &[std::ffi::OsString], argv0: Option<std::ffi::OsString>) -> End {
     if stats {
         if let Some(j) = jit.as_ref() {
             eprintln!("a64-user: jit {:?}", j.stats);
+            let e: Vec<u64> = EXITS
+                .iter()
+                .map(|x| x.load(std::sync::atomic::Ordering::Relaxed))
+                .collect();
+            eprintln!("a64-user: exits continue/abort/undef/stop/lookup-miss/../rec {e:?}");
         }
         let t = start.elapsed().as_secs_f64();
         let cpu = cpu_seconds();
