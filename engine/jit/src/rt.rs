@@ -554,6 +554,14 @@ pub unsafe extern "sysv64" fn rt_dczva<M: JitMemory>(ctx: *mut Ctx, va: u64) -> 
     let (c, mem, _cpu) = env!(ctx, M);
     let z = a64::interp::consts::ZVA_BYTES;
     let base = va & !(z - 1);
+    if let Some(h) = mem.host_page(base, 1) {
+        // SAFETY: `h` is the host address of the guest RAM page holding `base`
+        // (writable, no translated code), and the 64-byte block lies inside it.
+        unsafe { core::ptr::write_bytes(h.add((base & 0xfff) as usize), 0, z as usize) };
+        let sh = mem.page_shift(base);
+        c.fill(base, 1, h, sh);
+        return 0;
+    }
     let mut o = 0;
     while o < z {
         if let Err(f) = mem.write(base + o, 0, MemAttr::plain(8)) {

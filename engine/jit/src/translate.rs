@@ -199,7 +199,31 @@ struct Cold {
     kind: ColdKind,
     addr: Temp,
     pc: u64,
-    live: Vec<(R, u32)>,
+    live: Live,
+}
+
+/// Caller-saved registers holding live temps (at most the six allocatable ones).
+#[derive(Clone, Copy, Default)]
+struct Live {
+    regs: [(u8, u32); 6],
+    n: usize,
+}
+
+impl Live {
+    fn push(&mut self, x: (R, u32)) {
+        if self.n < self.regs.len() {
+            self.regs[self.n] = (x.0 .0, x.1);
+            self.n += 1;
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Live {
+    type Item = (R, u32);
+    type IntoIter = core::iter::Map<core::slice::Iter<'a, (u8, u32)>, fn(&(u8, u32)) -> (R, u32)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.regs[..self.n].iter().map(|&(r, t)| (R(r), t))
+    }
 }
 
 struct Tr<'a> {
@@ -225,11 +249,18 @@ struct Tr<'a> {
     no_chain: bool,
 }
 
-fn uses(op: &Op) -> Vec<Temp> {
-    let mut v = Vec::new();
+/// The temps `op` reads (at most three).
+fn uses(op: &Op) -> ([Temp; 3], usize) {
+    let mut v = [Temp(0); 3];
+    let mut n = 0;
     let mut o = *op;
-    a64::opt::for_each_use(&mut o, |t| v.push(*t));
-    v
+    a64::opt::for_each_use(&mut o, |t| {
+        if n < 3 {
+            v[n] = *t;
+            n += 1;
+        }
+    });
+    (v, n)
 }
 
 fn def_of(op: &Op) -> Option<Temp> {
@@ -276,7 +307,8 @@ pub fn translate(b: &Block, env: &Env) -> Result<Translated, TransError> {
                 }
             }
         }
-        for u in uses(op) {
+        let (us, nu) = uses(op);
+        for &u in &us[..nu] {
             last[u.0 as usize] = i;
             if fused[i].is_none() {
                 plain_uses[u.0 as usize] += 1;
@@ -310,13 +342,25 @@ pub fn translate(b: &Block, env: &Env) -> Result<Translated, TransError> {
             defat[d.0 as usize] = defat[t];
         }
     }
+    // before[i]: calls at op indices < i.
+    let mut before = vec![0u32; nops + 2];
+    {
+        let mut k = 0;
+        for (i, slot) in before.iter_mut().enumerate() {
+            *slot = k;
+            if calls.get(k as usize) == Some(&i) {
+                k += 1;
+            }
+        }
+    }
     let mut cross = vec![false; nt];
     for t in 0..nt {
         if last[t] == usize::MAX {
             continue;
         }
-        let (d, l) = (defat[t], last[t]);
-        cross[t] = calls.iter().any(|&c| c > d && c < l);
+        let (d, l) = (defat[t], last[t].min(nops + 1));
+        // Calls c with d < c < l.
+        cross[t] = before[l] > before[(d + 1).min(l)];
     }
     let mut tr = Tr {
         a: Asm::new(),
@@ -598,8 +642,8 @@ impl Tr<'_> {
     }
 
     /// Caller-saved registers holding temps still needed after op `i` (except `except`).
-    fn live_caller_saved(&self, i: usize, except: Option<Temp>) -> Vec<(R, u32)> {
-        let mut v = Vec::new();
+    fn live_caller_saved(&self, i: usize, except: Option<Temp>) -> Live {
+        let mut v = Live::default();
         for r in ALLOC {
             if callee_saved(r) {
                 continue;
@@ -613,14 +657,14 @@ impl Tr<'_> {
         v
     }
 
-    fn save(&mut self, live: &[(R, u32)]) {
-        for &(r, t) in live {
+    fn save(&mut self, live: &Live) {
+        for (r, t) in live {
             self.a.store(8, slot(Temp(t)), r);
         }
     }
 
-    fn restore(&mut self, live: &[(R, u32)]) {
-        for &(r, t) in live {
+    fn restore(&mut self, live: &Live) {
+        for (r, t) in live {
             self.a.load(8, r, slot(Temp(t)));
         }
     }
@@ -1695,10 +1739,10 @@ impl Tr<'_> {
     fn tlb_probe(&mut self, ar: R, attr: MemAttr, write: bool) -> Fixup {
         let size = u64::from(attr.size.max(1));
         let a = &mut self.a;
+        // Entry offset = ((va >> 12) & (TLB_SIZE - 1)) * 32 = (va >> 7) & mask.
         a.mov_rr(true, R::RAX, ar);
-        a.sh_i(true, Sh::Shr, R::RAX, 12);
-        a.alu_ri(false, Alu::And, R::RAX, (rt::TLB_SIZE - 1) as i32);
-        a.sh_i(false, Sh::Shl, R::RAX, 5);
+        a.sh_i(true, Sh::Shr, R::RAX, 7);
+        a.alu_ri(false, Alu::And, R::RAX, ((rt::TLB_SIZE - 1) << 5) as i32);
         a.alu_rm(true, Alu::Add, R::RAX, m(R::R12, off::TLB_CUR));
         let align = u64::from(attr.align.max(1));
         if align >= size {
@@ -1804,15 +1848,15 @@ impl Tr<'_> {
         }
         let ar = self.addr_reg(addr);
         let miss = self.tlb_probe(ar, attr, true);
-        self.a.alu_rr(true, Alu::Add, R::RCX, ar);
+        let hm = mi(R::RCX, ar, 1, 0);
         if attr.size == 16 {
             if self.ty(src) == Ty::I128 && !matches!(self.loc[src.0 as usize], Loc::Const(_)) {
                 self.a.movdqu_load(0, slot(src));
-                self.a.movdqu_store(m(R::RCX, 0), 0);
+                self.a.movdqu_store(hm, 0);
             } else {
                 self.put16(src, m(R::R12, off::ARGS));
                 self.a.movdqu_load(0, m(R::R12, off::ARGS));
-                self.a.movdqu_store(m(R::RCX, 0), 0);
+                self.a.movdqu_store(hm, 0);
             }
         } else {
             let v = match self.loc[src.0 as usize] {
@@ -1826,7 +1870,7 @@ impl Tr<'_> {
                     R::RAX
                 }
             };
-            self.a.store(attr.size, m(R::RCX, 0), v);
+            self.a.store(attr.size, hm, v);
         }
         let resume = self.a.pos();
         let live = self.live_caller_saved(i, None);
