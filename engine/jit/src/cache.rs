@@ -79,6 +79,8 @@ pub struct Jit {
     rt: Rt,
     /// Counters.
     pub stats: JitStats,
+    /// Block entries check the instruction limit (see [`Jit::set_limit_checks`]).
+    limit_checks: bool,
 }
 
 const ENTRY_ALIGN: usize = 16;
@@ -98,6 +100,7 @@ impl Jit {
             feats,
             rt: Rt::of::<M>(),
             stats: JitStats::default(),
+            limit_checks: true,
         };
         j.write_stubs();
         j
@@ -186,6 +189,13 @@ impl Jit {
         self.used = self.stubs_end;
     }
 
+    /// Whether block entries check the instruction limit as well as the event byte
+    /// (needed when the host has no interrupt flag and relies on time slices). Flushes.
+    pub fn set_limit_checks(&mut self, on: bool) {
+        self.limit_checks = on;
+        self.flush();
+    }
+
     /// Drops every translated block (their code, chains and jump-cache entries).
     pub fn flush(&mut self) {
         self.used = self.stubs_end;
@@ -217,6 +227,7 @@ impl Jit {
             lookup: self.lookup,
             rt: &self.rt,
             feats: self.feats,
+            limit_checks: self.limit_checks,
             block_id: id,
         };
         let t = translate(b, &env)?;

@@ -108,8 +108,8 @@ pub struct Ctx {
     pub undef_raw: u64,
     /// A scratch byte for flag materialisation.
     pub scratch: u64,
-    /// Never written: what `irq` points at when nothing else does.
-    pub no_irq: u64,
+    /// The event byte `irq` points at when the host has none (the runner clears it).
+    pub event: u64,
     /// Non-zero when an interrupt line is asserted (set by the runner before each run):
     /// an inline DAIF write that unmasks then stops at the next block entry.
     pub irq_line: u64,
@@ -177,9 +177,9 @@ impl Ctx {
         unsafe {
             core::ptr::addr_of_mut!((*p).insns).write(0);
             core::ptr::addr_of_mut!((*p).limit).write(u64::MAX);
-            core::ptr::addr_of_mut!((*p).no_irq).write(0);
+            core::ptr::addr_of_mut!((*p).event).write(0);
             core::ptr::addr_of_mut!((*p).irq_line).write(0);
-            core::ptr::addr_of_mut!((*p).irq).write(core::ptr::addr_of!((*p).no_irq) as *const u8);
+            core::ptr::addr_of_mut!((*p).irq).write(core::ptr::addr_of!((*p).event) as *const u8);
             core::ptr::addr_of_mut!((*p).ctx_bits).write(0);
             core::ptr::addr_of_mut!((*p).mem).write(core::ptr::null_mut());
             core::ptr::addr_of_mut!((*p).cpu).write(core::ptr::null_mut());
@@ -201,6 +201,17 @@ impl Ctx {
             core::ptr::addr_of_mut!((*p).jc).write(jc);
             b.assume_init()
         }
+    }
+
+    /// Makes translated code return to the runner at the next block entry.
+    pub fn request_exit(&mut self) {
+        self.limit = 0;
+        // SAFETY: `irq` points at a live byte (the host's interrupt flag, an AtomicU8,
+        // or `self.event`) for as long as translated code can run.
+        unsafe {
+            (*(self.irq as *const core::sync::atomic::AtomicU8))
+                .store(1, core::sync::atomic::Ordering::Relaxed)
+        };
     }
 
     /// Empties every software-TLB table.
@@ -495,7 +506,7 @@ pub unsafe extern "sysv64" fn rt_store<M: JitMemory>(ctx: *mut Ctx, va: u64, att
     match r {
         Ok(()) => {
             if mem.exit_requested() {
-                c.limit = 0;
+                c.request_exit();
             } else if !attr.unpriv && (va & 0xfff) + u64::from(attr.size) <= 0x1000 {
                 if let Some(h) = mem.host_page(va, 1) {
                     let sh = mem.page_shift(va);
@@ -534,7 +545,7 @@ pub unsafe extern "sysv64" fn rt_store_excl<M: JitMemory>(
     match mem.compare_exchange(va, m.value, c.args[0], attr) {
         Ok(true) => {
             if mem.exit_requested() {
-                c.limit = 0;
+                c.request_exit();
             }
             0
         }
@@ -571,7 +582,7 @@ pub unsafe extern "sysv64" fn rt_dczva<M: JitMemory>(ctx: *mut Ctx, va: u64) -> 
         o += 8;
     }
     if mem.exit_requested() {
-        c.limit = 0;
+        c.request_exit();
     }
     0
 }
@@ -600,7 +611,7 @@ pub unsafe extern "sysv64" fn rt_sys_read<M: JitMemory>(ctx: *mut Ctx, reg: u64)
 /// Called only by translated code, with the live context (see the contract above).
 pub unsafe extern "sysv64" fn rt_sys_write<M: JitMemory>(ctx: *mut Ctx, reg: u64, val: u64) -> u64 {
     let (c, mem, cpu) = env!(ctx, M);
-    c.limit = 0;
+    c.request_exit();
     match sysreg_decode(reg) {
         a64::ir::SysReg::Impl(k) => {
             if !mem.sys_write(cpu, k, val) {

@@ -62,6 +62,8 @@ pub struct Env<'a> {
     pub rt: &'a Rt,
     /// Host features.
     pub feats: Features,
+    /// Block entries also check the instruction limit (hosts without an event byte).
+    pub limit_checks: bool,
     /// Index of the block (exit codes name it).
     pub block_id: u32,
 }
@@ -488,6 +490,21 @@ impl Tr<'_> {
     }
 
     fn prologue(&mut self) {
+        if !self.env.limit_checks {
+            // Count, then stop if the event byte is set (un-counting the block).
+            let n = self.b.ninsns as i32;
+            let a = &mut self.a;
+            a.alu_mi(true, Alu::Add, m(R::R12, off::INSNS), n);
+            a.load(8, R::RCX, m(R::R12, off::IRQ));
+            a.cmp_m8i(m(R::RCX, 0), 0);
+            let go = a.jcc_fwd(Cc::E);
+            a.alu_mi(true, Alu::Sub, m(R::R12, off::INSNS), n);
+            self.set_pc(self.b.pc);
+            self.a.mov_ri(R::RAX, exit::STOP);
+            self.jmp_abs(self.env.epilogue);
+            self.a.bind(go);
+            return;
+        }
         let a = &mut self.a;
         a.load(8, R::RAX, m(R::R12, off::INSNS));
         a.alu_rm(true, Alu::Cmp, R::RAX, m(R::R12, off::LIMIT));
@@ -1955,6 +1972,8 @@ impl Tr<'_> {
             self.a.cmp_m8i(m(R::R12, off::IRQ_LINE), 0);
             let quiet = self.a.jcc_fwd(Cc::E);
             self.a.store_i(8, m(R::R12, off::LIMIT), 0);
+            self.a.load(8, R::RCX, m(R::R12, off::IRQ));
+            self.a.store_i8(m(R::RCX, 0), 1);
             self.a.bind(masked);
             self.a.bind(quiet);
             return;

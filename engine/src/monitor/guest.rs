@@ -265,7 +265,7 @@ pub fn run(host: &Host, package: &[u8], guest_ram: u64, stats: bool, translate: 
         // SAFETY: the allocation is ours for the rest of the run (never freed),
         // readable, writable and (through the physical map) executable in ring 3.
         let region = unsafe { jit::CodeRegion::new(region, CODE_REGION) };
-        machine.enable_jit(region, host_features());
+        machine.enable_jit(region, host_features(), false);
     }
     if let Err(e) = machine.load_package(package) {
         mprintln!("engine: cannot load the guest: {e}");

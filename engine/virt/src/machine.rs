@@ -316,8 +316,12 @@ impl<'r> Machine<'r> {
     }
 
     /// Runs guest code on the translator, with its code in `region`.
-    pub fn enable_jit(&mut self, region: jit::CodeRegion, feats: jit::Features) {
-        self.jit = Some(jit::Jit::new::<cpu::Env<'static, 'static>>(region, feats));
+    /// `time_slices`: the host has no event flag (see [`BoardHost::event_flag`]), so
+    /// translated code also counts down an instruction limit.
+    pub fn enable_jit(&mut self, region: jit::CodeRegion, feats: jit::Features, time_slices: bool) {
+        let mut j = jit::Jit::new::<cpu::Env<'static, 'static>>(region, feats);
+        j.set_limit_checks(time_slices);
+        self.jit = Some(j);
         self.flush_code();
     }
 
@@ -885,7 +889,8 @@ fn run_jit(
     let flag = host.event_flag();
     let before = j.ctx.insns;
     if flag.is_null() {
-        j.ctx.irq = core::ptr::addr_of!(j.ctx.no_irq) as *const u8;
+        j.ctx.event = 0;
+        j.ctx.irq = core::ptr::addr_of!(j.ctx.event) as *const u8;
         j.ctx.limit = before + JIT_SLICE;
     } else {
         j.ctx.irq = flag;

@@ -265,7 +265,7 @@ fn run() -> Result<ExitCode, String> {
         };
         // SAFETY: the mapping is RWX, private to us and never unmapped.
         let region = unsafe { jit::CodeRegion::new(p as *mut u8, CODE_REGION) };
-        m.enable_jit(region, feats);
+        m.enable_jit(region, feats, true);
     }
     let mut host = Host {
         start: Instant::now(),

@@ -113,7 +113,10 @@ fn new_jit() -> jit::Jit {
     };
     // SAFETY: the mapping is RWX, private to us and never unmapped.
     let region = unsafe { jit::CodeRegion::new(p as *mut u8, CODE_REGION) };
-    jit::Jit::new::<mem::GuestMem>(region, feats)
+    let mut j = jit::Jit::new::<mem::GuestMem>(region, feats);
+    // No interrupts here: block entries only look at the event byte.
+    j.set_limit_checks(false);
+    j
 }
 
 /// Turns a translated-code exit into the interpreter's [`Exit`].
@@ -297,6 +300,7 @@ fn run(args: &[std::ffi::OsString], argv0: Option<std::ffi::OsString>) -> End {
                         let entry = j.meta(id).map_or(0, |m| m.entry);
                         j.ctx.jc_insert(pc, h as u64 + (pc & 0xfff), entry);
                     }
+                    j.ctx.event = 0;
                     let code = j.run(&mut cpu, &mut mem, id);
                     jit_exit(j, code, &cpu, &mut pending_chain)
                 }
