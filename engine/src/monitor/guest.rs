@@ -177,7 +177,7 @@ impl BoardHost for EngineBoard<'_> {
 const CONSOLE_BATCH: usize = 4096;
 
 /// Bytes of the translator's code cache.
-const CODE_REGION: usize = 48 << 20;
+const CODE_REGION: usize = 128 << 20;
 
 /// Host extensions translated code may use, from CPUID executed in ring 3 (which reports
 /// the real host features here).

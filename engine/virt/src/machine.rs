@@ -796,6 +796,13 @@ impl<'r> Machine<'r> {
                 Err(jit::JitError::Trans(_)) => None,
             };
         }
+        if jit_id.is_some() {
+            // Translated: the IR is no longer needed (only the interpreter reads it).
+            self.cache_bytes -= cached_bytes(&block).min(self.cache_bytes);
+            block.ops = Vec::new();
+            block.temps = Vec::new();
+            self.cache_bytes += cached_bytes(&block);
+        }
         self.stats.translate_ticks += host.counter().wrapping_sub(t0);
         self.sys.mark_code_page(pa);
         // The evicted block (if any) leaves the jump cache too: the jump cache only

@@ -238,7 +238,7 @@ fn run() -> Result<ExitCode, String> {
         m.enable_profile();
     }
     if std::env::var("A64_CPU").as_deref() != Ok("interp") {
-        const CODE_REGION: usize = 48 << 20;
+        const CODE_REGION: usize = 128 << 20;
         // SAFETY: an anonymous private mapping; the result is checked below.
         let p = unsafe {
             libc::mmap(
