@@ -10,7 +10,7 @@ use a64::state::Cpu;
 
 use crate::emit::{m, Alu, Asm, Cc, Sh, R};
 use crate::rt::{self, exit, off, Ctx, JitMemory, Rt};
-use crate::translate::{translate, Env, ExitRec, Features, TransError};
+use crate::translate::{translate_with, Env, ExitRec, Features, Scratch, TransError};
 
 /// Why a block could not be placed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -81,6 +81,8 @@ pub struct Jit {
     pub stats: JitStats,
     /// Block entries check the instruction limit (see [`Jit::set_limit_checks`]).
     limit_checks: bool,
+    /// Translation buffers.
+    scratch: Scratch,
 }
 
 const ENTRY_ALIGN: usize = 16;
@@ -101,6 +103,7 @@ impl Jit {
             rt: Rt::of::<M>(),
             stats: JitStats::default(),
             limit_checks: true,
+            scratch: Scratch::default(),
         };
         j.write_stubs();
         j
@@ -230,17 +233,18 @@ impl Jit {
             limit_checks: self.limit_checks,
             block_id: id,
         };
-        let t = translate(b, &env)?;
-        let n = t.code.len();
+        let exits = translate_with(b, &env, &mut self.scratch)?;
+        let code = &self.scratch.code;
+        let n = code.len();
         if self.used + n > self.code.len {
             return Err(JitError::Full);
         }
         // SAFETY: [used, used + n) lies inside the region (checked) and holds no live code.
-        unsafe { core::ptr::copy_nonoverlapping(t.code.as_ptr(), self.code.ptr.add(self.used), n) };
+        unsafe { core::ptr::copy_nonoverlapping(code.as_ptr(), self.code.ptr.add(self.used), n) };
         self.used = (self.used + n).next_multiple_of(ENTRY_ALIGN);
         self.blocks.push(Meta {
             entry: base,
-            exits: t.exits,
+            exits,
             ctx,
         });
         self.stats.translated += 1;

@@ -14,7 +14,6 @@
 //! [`Cpu`]: a64::state::Cpu
 //! [`Ctx`]: crate::rt::Ctx
 
-use alloc::vec;
 use alloc::vec::Vec;
 
 use a64::ir::*;
@@ -124,11 +123,16 @@ fn callee_saved(r: R) -> bool {
     matches!(r, R::RBX | R::R13 | R::R14 | R::R15)
 }
 
+/// Where a temporary lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Loc {
+pub enum Loc {
+    /// A host register.
     Reg(R),
+    /// Its spill slot.
     Slot,
+    /// A known constant.
     Const(u128),
+    /// Not defined yet.
     None,
 }
 
@@ -190,11 +194,13 @@ fn unop_index(op: UnOp) -> u64 {
     rt::UNOPS.iter().position(|&o| o == op).unwrap_or(0) as u64
 }
 
+#[derive(Clone, Copy)]
 enum ColdKind {
     Load { dst: Temp, attr: MemAttr },
     Store { src: Temp, attr: MemAttr },
 }
 
+#[derive(Clone, Copy)]
 struct Cold {
     fix: Fixup,
     resume: usize,
@@ -209,6 +215,23 @@ struct Cold {
 struct Live {
     regs: [(u8, u32); 6],
     n: usize,
+}
+
+impl Cold {
+    const EMPTY: Cold = Cold {
+        fix: Fixup(0),
+        resume: 0,
+        kind: ColdKind::Load {
+            dst: Temp(0),
+            attr: MemAttr::plain(1),
+        },
+        addr: Temp(0),
+        pc: 0,
+        live: Live {
+            regs: [(0, 0); 6],
+            n: 0,
+        },
+    };
 }
 
 impl Live {
@@ -238,8 +261,8 @@ struct Tr<'a> {
     owner: [Option<u32>; 16],
     /// For Cond ops fused into their Flags op: op index -> outcome.
     fused: Vec<Option<Result<Cc, bool>>>,
-    /// Per flags temp: the Cond ops (index, dst) to set right after it.
-    flag_conds: Vec<Vec<(usize, Temp)>>,
+    /// (flags temp, Cond op index, Cond dst) of the fused conditions.
+    flag_conds: Vec<(u32, usize, Temp)>,
     /// Per temp: uses not covered by fusion.
     plain_uses: Vec<u32>,
     pc: u64,
@@ -286,26 +309,64 @@ fn def_of(op: &Op) -> Option<Temp> {
     }
 }
 
+/// Buffers reused from block to block (translation allocates almost nothing).
+#[derive(Default)]
+pub struct Scratch {
+    last: Vec<usize>,
+    defat: Vec<usize>,
+    plain_uses: Vec<u32>,
+    flags_def: Vec<Option<(usize, FlagOp)>>,
+    fused: Vec<Option<Result<Cc, bool>>>,
+    flag_conds: Vec<(u32, usize, Temp)>,
+    calls: Vec<usize>,
+    before: Vec<u32>,
+    cross: Vec<bool>,
+    loc: Vec<Loc>,
+    cold: Vec<Cold>,
+    fault_exits: Vec<(Fixup, u64)>,
+    undef_exits: Vec<(Fixup, u64, u32)>,
+    /// The code of the last block translated.
+    pub code: Vec<u8>,
+}
+
+/// Resets `v` to `n` copies of `x`, keeping its allocation.
+fn reset<T: Clone>(v: &mut Vec<T>, n: usize, x: T) -> Vec<T> {
+    let mut v = core::mem::take(v);
+    v.clear();
+    v.resize(n, x);
+    v
+}
+
 /// Translates `b` for placement at `env.base`.
 pub fn translate(b: &Block, env: &Env) -> Result<Translated, TransError> {
+    let mut s = Scratch::default();
+    translate_with(b, env, &mut s).map(|exits| Translated {
+        code: core::mem::take(&mut s.code),
+        exits,
+    })
+}
+
+/// Translates `b` into `s.code` (valid at `env.base`), reusing `s`'s buffers; returns
+/// the exit records.
+pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitRec>, TransError> {
     let nt = b.temps.len();
     if nt > rt::MAX_TEMPS {
         return Err(TransError::TooManyTemps);
     }
     let nops = b.ops.len();
-    let mut last = vec![usize::MAX; nt];
-    let mut defat = vec![0usize; nt];
-    let mut plain_uses = vec![0u32; nt];
-    let mut flags_def: Vec<Option<(usize, FlagOp)>> = vec![None; nt];
-    let mut fused = vec![None; nops];
-    let mut flag_conds: Vec<Vec<(usize, Temp)>> = vec![Vec::new(); nt];
-    let mut calls = Vec::new();
+    let mut last = reset(&mut s.last, nt, usize::MAX);
+    let mut defat = reset(&mut s.defat, nt, 0usize);
+    let mut plain_uses = reset(&mut s.plain_uses, nt, 0u32);
+    let mut flags_def = reset(&mut s.flags_def, nt, None);
+    let mut fused = reset(&mut s.fused, nops, None);
+    let mut flag_conds = reset(&mut s.flag_conds, 0, (0, 0, Temp(0)));
+    let mut calls = reset(&mut s.calls, 0, 0);
     for (i, op) in b.ops.iter().enumerate() {
         if let Op::Cond { dst, cond, nzcv } = *op {
             if let Some((_, k)) = flags_def[nzcv.0 as usize] {
                 if let Some(f) = fused_cc(k, cond) {
                     fused[i] = Some(f);
-                    flag_conds[nzcv.0 as usize].push((i, dst));
+                    flag_conds.push((nzcv.0, i, dst));
                 }
             }
         }
@@ -339,13 +400,11 @@ pub fn translate(b: &Block, env: &Env) -> Result<Translated, TransError> {
         plain_uses[t.0 as usize] += 1;
     }
     // Fused conds are defined at their flags op.
-    for (t, cs) in flag_conds.iter().enumerate() {
-        for &(_, d) in cs {
-            defat[d.0 as usize] = defat[t];
-        }
+    for &(t, _, d) in &flag_conds {
+        defat[d.0 as usize] = defat[t as usize];
     }
     // before[i]: calls at op indices < i.
-    let mut before = vec![0u32; nops + 2];
+    let mut before = reset(&mut s.before, nops + 2, 0u32);
     {
         let mut k = 0;
         for (i, slot) in before.iter_mut().enumerate() {
@@ -355,7 +414,7 @@ pub fn translate(b: &Block, env: &Env) -> Result<Translated, TransError> {
             }
         }
     }
-    let mut cross = vec![false; nt];
+    let mut cross = reset(&mut s.cross, nt, false);
     for t in 0..nt {
         if last[t] == usize::MAX {
             continue;
@@ -364,11 +423,13 @@ pub fn translate(b: &Block, env: &Env) -> Result<Translated, TransError> {
         // Calls c with d < c < l.
         cross[t] = before[l] > before[(d + 1).min(l)];
     }
+    let mut code = core::mem::take(&mut s.code);
+    code.clear();
     let mut tr = Tr {
-        a: Asm::new(),
+        a: Asm { buf: code },
         env: *env,
         b,
-        loc: vec![Loc::None; nt],
+        loc: reset(&mut s.loc, nt, Loc::None),
         last,
         cross,
         owner: [None; 16],
@@ -377,9 +438,9 @@ pub fn translate(b: &Block, env: &Env) -> Result<Translated, TransError> {
         plain_uses,
         pc: b.pc,
         raw: 0,
-        cold: Vec::new(),
-        fault_exits: Vec::new(),
-        undef_exits: Vec::new(),
+        cold: reset(&mut s.cold, 0, Cold::EMPTY),
+        fault_exits: reset(&mut s.fault_exits, 0, (Fixup(0), 0)),
+        undef_exits: reset(&mut s.undef_exits, 0, (Fixup(0), 0, 0)),
         exits: Vec::new(),
         no_chain: false,
     };
@@ -390,10 +451,22 @@ pub fn translate(b: &Block, env: &Env) -> Result<Translated, TransError> {
     }
     tr.term();
     tr.emit_cold();
-    Ok(Translated {
-        code: tr.a.buf,
-        exits: tr.exits,
-    })
+    // Hand the buffers back.
+    s.code = tr.a.buf;
+    s.last = tr.last;
+    s.cross = tr.cross;
+    s.loc = tr.loc;
+    s.fused = tr.fused;
+    s.flag_conds = tr.flag_conds;
+    s.plain_uses = tr.plain_uses;
+    s.cold = tr.cold;
+    s.fault_exits = tr.fault_exits;
+    s.undef_exits = tr.undef_exits;
+    s.defat = defat;
+    s.flags_def = flags_def;
+    s.calls = calls;
+    s.before = before;
+    Ok(tr.exits)
 }
 
 /// Whether an op always calls out (so values living across it prefer callee-saved registers).
@@ -1685,8 +1758,12 @@ impl Tr<'_> {
             }
         }
         // Fused conditions.
-        let conds = core::mem::take(&mut self.flag_conds[dst.0 as usize]);
-        for &(j, cd) in &conds {
+        let nconds = self.flag_conds.len();
+        for k in 0..nconds {
+            let (t, j, cd) = self.flag_conds[k];
+            if t != dst.0 {
+                continue;
+            }
             let r = self.def(cd);
             match self.fused[j] {
                 Some(Ok(cc)) => {
