@@ -76,6 +76,9 @@ pub mod ts {
 /// Two-register-misc indices (`TWO_MISC_OPS`).
 #[allow(missing_docs)]
 pub mod tm {
+    pub const REV16: u8 = 0;
+    pub const REV32: u8 = 1;
+    pub const REV64: u8 = 2;
     pub const NOT: u8 = 6;
     pub const CMEQ0: u8 = 14;
 }
@@ -102,11 +105,69 @@ pub fn inline(h: &Helper, imm: u64, f: Features) -> bool {
                 _ => false,
             }
         }
-        "simd::two_misc" => sizes_ok && (i.op == tm::NOT || (i.op == tm::CMEQ0 && i.esize < 64)),
+        "simd::two_misc" => {
+            sizes_ok
+                && (i.op == tm::NOT
+                    || (i.op == tm::CMEQ0 && i.esize < 64)
+                    || (i.op <= tm::REV64 && rev_mask(i.op, i.esize).is_some()))
+        }
+        "simd::ext" => i.lanes == 8 || i.lanes == 16,
         "simd::dup_gen" | "simd::dup_elem" => sizes_ok,
         "simd::umov" | "simd::ins_gen" | "simd::ins_elem" => {
             matches!(i.esize, 8 | 16 | 32 | 64) && i.sh * i.esize < 128 && i.idx2 * i.esize < 128
         }
         _ => false,
+    }
+}
+
+/// PSHUFB masks for REV16/REV32/REV64 by (container, element size), byte indices.
+static REV_MASKS: [[u8; 16]; 6] = {
+    const fn mask(c: usize, e: usize) -> [u8; 16] {
+        let mut m = [0u8; 16];
+        let (cb, eb) = (c / 8, e / 8);
+        let mut j = 0;
+        while j < 16 {
+            let q = j % cb;
+            let (ei, bi) = (q / eb, q % eb);
+            m[j] = ((j - q) + (cb / eb - 1 - ei) * eb + bi) as u8;
+            j += 1;
+        }
+        m
+    }
+    [
+        mask(16, 8),
+        mask(32, 8),
+        mask(32, 16),
+        mask(64, 8),
+        mask(64, 16),
+        mask(64, 32),
+    ]
+};
+
+/// The PSHUFB mask for two-misc REV op `op` (0 REV16, 1 REV32, 2 REV64) on `esize`.
+pub fn rev_mask(op: u8, esize: u32) -> Option<&'static [u8; 16]> {
+    let i = match (op, esize) {
+        (0, 8) => 0,
+        (1, 8) => 1,
+        (1, 16) => 2,
+        (2, 8) => 3,
+        (2, 16) => 4,
+        (2, 32) => 5,
+        _ => return None,
+    };
+    Some(&REV_MASKS[i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rev_masks() {
+        assert_eq!(rev_mask(0, 8).unwrap()[..4], [1, 0, 3, 2]);
+        assert_eq!(rev_mask(1, 8).unwrap()[..4], [3, 2, 1, 0]);
+        assert_eq!(rev_mask(2, 32).unwrap()[..8], [4, 5, 6, 7, 0, 1, 2, 3]);
+        assert_eq!(rev_mask(1, 16).unwrap()[..4], [2, 3, 0, 1]);
+        assert!(rev_mask(2, 64).is_none());
     }
 }

@@ -1183,6 +1183,27 @@ impl Tr<'_> {
                     }
                 }
             }
+            "simd::ext" => {
+                self.xmm_load(1, args[0]);
+                self.xmm_load(2, args[1]);
+                if i.lanes == 16 {
+                    // (m:n) >> 8*index bytes.
+                    self.a.sse_rr(MOVDQA, 0, 2);
+                    self.a.sse_rri(&[0x0f, 0x3a, 0x0f], 0, 1, i.sh as u8);
+                } else {
+                    // Low halves: m[63:0]:n[63:0] >> 8*index bytes, low 64 bits kept.
+                    self.a.sse_rr(MOVDQA, 0, 1);
+                    self.a.sse_rr(&[0x0f, 0x6c], 0, 2);
+                    self.a.sse_shift(0x73, 3, 0, i.sh as u8);
+                }
+            }
+            "simd::two_misc" if i.op <= tm::REV64 => {
+                self.xmm_load(0, args[0]);
+                let mask = crate::simd::rev_mask(i.op, i.esize).map_or(0, |m| m.as_ptr() as u64);
+                self.a.mov_ri(R::RAX, mask);
+                self.a.movdqu_load(7, m(R::RAX, 0));
+                self.a.sse_rr(&[0x0f, 0x38, 0x00], 0, 7);
+            }
             "simd::two_misc" => {
                 self.xmm_load(0, args[0]);
                 if i.op == tm::NOT {
@@ -2143,6 +2164,13 @@ impl Tr<'_> {
                 } else {
                     self.jmp_abs(self.env.lookup);
                 }
+            }
+            Term::Exception {
+                kind: ExcKind::Maint(Maint::DcVa | Maint::DcSw),
+                pc,
+            } => {
+                // Data-cache maintenance has no effect here (the runner ignores it too).
+                self.exit_to(pc.wrapping_add(4));
             }
             Term::Exception { kind, pc } => {
                 if !matches!(kind, ExcKind::Wfi | ExcKind::Wfe | ExcKind::Maint(_)) {

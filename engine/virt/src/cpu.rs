@@ -270,6 +270,17 @@ impl<'r> Sys<'r> {
         }
     }
 
+    /// Whether the RAM page of `pa` holds cached code.
+    pub fn is_code_page(&self, pa: u64) -> bool {
+        let Some(off) = pa.checked_sub(RAM_BASE) else {
+            return false;
+        };
+        let p = (off >> 12) as usize;
+        self.code_pages
+            .get(p / 64)
+            .is_some_and(|w| (w >> (p % 64)) & 1 != 0)
+    }
+
     /// Clears the code mark of the page of `pa`.
     pub fn clear_code_page(&mut self, pa: u64) {
         let Some(off) = pa.checked_sub(RAM_BASE) else {

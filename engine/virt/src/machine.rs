@@ -710,7 +710,10 @@ impl<'r> Machine<'r> {
             Maint::IcAll => self.flush_code(),
             Maint::IcIvau => {
                 if let Some(pa) = self.sys.probe_pa(xt) {
-                    self.invalidate_page(pa & !0xfff);
+                    // Only pages that still hold cached code have anything to drop.
+                    if self.sys.is_code_page(pa) {
+                        self.invalidate_page(pa & !0xfff);
+                    }
                 }
             }
             Maint::DcVa | Maint::DcSw => {}
