@@ -550,6 +550,16 @@ impl Asm {
         self.b(imm);
     }
 
+    /// `lahf`.
+    pub fn lahf(&mut self) {
+        self.b(0x9f);
+    }
+
+    /// `pext ecx, eax, ecx` (BMI2; the one form the translator needs).
+    pub fn pext_ecx_eax_ecx(&mut self) {
+        self.buf.extend_from_slice(&[0xc4, 0xe2, 0x7a, 0xf5, 0xc9]);
+    }
+
     /// `mfence`.
     pub fn mfence(&mut self) {
         self.buf.extend_from_slice(&[0x0f, 0xae, 0xf0]);
@@ -729,6 +739,8 @@ mod tests {
             (one(|a| a.sse_rr(&[0x0f, 0xfe], 1, 2)), "paddd xmm1,xmm2"),
             (one(|a| a.sse_rr(&[0x0f, 0x6f], 4, 1)), "movdqa xmm4,xmm1"),
             (one(|a| a.sse_shift(0x71, 2, 4, 8)), "psrlw xmm4,8"),
+            (one(|a| a.pext_ecx_eax_ecx()), "pext ecx,eax,ecx"),
+            (one(|a| a.lahf()), "lahf"),
             (one(|a| a.movq_xr(0, R::RAX)), "movq xmm0,rax"),
             (one(|a| a.movq_xr(0, R::R9)), "movq xmm0,r9"),
             (one(|a| a.movq_xx(0, 0)), "movq xmm0,xmm0"),

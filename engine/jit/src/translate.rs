@@ -36,6 +36,9 @@ pub struct Features {
     pub sse41: bool,
     /// SSE4.2.
     pub sse42: bool,
+    /// LAHF in 64-bit mode and a fast BMI2 PEXT (NZCV from the host flags in 5
+    /// instructions).
+    pub flag_pext: bool,
 }
 
 /// Whether the translator emits helper `h` (with `imm`) inline for features `f`.
@@ -1801,6 +1804,25 @@ impl Tr<'_> {
         }
         if self.plain_uses[dst.0 as usize] == 0 {
             self.loc[dst.0 as usize] = Loc::Const(0);
+            return;
+        }
+        if self.env.feats.flag_pext {
+            // AH = SF:ZF:0:AF:0:PF:1:CF, AL = OF; PEXT with 0xC101 gathers N Z C V.
+            self.a.lahf();
+            self.a.setcc(Cc::O, R::RAX);
+            self.a.mov_ri(R::RCX, 0xc101);
+            self.a.pext_ecx_eax_ecx();
+            self.a.sh_i(false, Sh::Shl, R::RCX, 28);
+            match k {
+                FlagOp::Sub | FlagOp::Sbc => self.a.alu_ri(false, Alu::Xor, R::RCX, 1 << 29),
+                FlagOp::Logic => self
+                    .a
+                    .alu_ri(false, Alu::And, R::RCX, 0xc000_0000u32 as i32),
+                _ => {}
+            }
+            let d = self.def(dst);
+            self.a.mov_rr(false, d, R::RCX);
+            self.fin(dst, d);
             return;
         }
         // Materialise NZCV: V -> AL, C -> CL, Z -> DL, N -> scratch byte.
