@@ -39,6 +39,11 @@ impl SImm {
         }
     }
 
+    /// The "second part" flag (bit 24) of a packed immediate.
+    pub fn part2(v: u64) -> bool {
+        (v >> 24) & 1 != 0
+    }
+
     /// Total bits (64 or 128).
     pub fn bits(&self) -> u32 {
         self.esize * self.lanes
@@ -112,6 +117,10 @@ pub fn inline(h: &Helper, imm: u64, f: Features) -> bool {
                     || (i.op <= tm::REV64 && rev_mask(i.op, i.esize).is_some()))
         }
         "simd::ext" => i.lanes == 8 || i.lanes == 16,
+        // SHRN / SHRN2 to bytes or halfwords.
+        "simd::shift_narrow" => {
+            i.op == 0 && matches!(i.esize, 8 | 16) && i.bits() == 64 && i.sh >= 1 && i.sh <= i.esize
+        }
         "simd::dup_gen" | "simd::dup_elem" => sizes_ok,
         "simd::umov" | "simd::ins_gen" | "simd::ins_elem" => {
             matches!(i.esize, 8 | 16 | 32 | 64) && i.sh * i.esize < 128 && i.idx2 * i.esize < 128

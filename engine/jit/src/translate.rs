@@ -505,19 +505,20 @@ fn inline_sysreg(r: SysReg) -> bool {
 
 fn bin_inline(op: BinOp, ty: Ty) -> bool {
     match ty {
+        Ty::I128 => matches!(op, BinOp::And | BinOp::Or | BinOp::Xor),
         Ty::I32 | Ty::I64 => true,
         Ty::I8 | Ty::I16 => matches!(
             op,
             BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::And | BinOp::Or | BinOp::Xor
         ),
-        Ty::I128 => false,
     }
 }
 
 fn un_inline(op: UnOp, ty: Ty, f: Features) -> bool {
     let wide = matches!(ty, Ty::I32 | Ty::I64);
     match op {
-        UnOp::Not | UnOp::Neg => ty != Ty::I128,
+        UnOp::Not => true,
+        UnOp::Neg => ty != Ty::I128,
         UnOp::Rev => wide,
         UnOp::Rev32 => ty == Ty::I64,
         UnOp::Clz => wide && f.lzcnt,
@@ -1186,6 +1187,33 @@ impl Tr<'_> {
                     }
                 }
             }
+            "simd::shift_narrow" => {
+                // SHRN: shift the double-width elements right, keep their low halves
+                // (mask, then an unsigned pack that cannot saturate).
+                self.xmm_load(0, args[0]);
+                if i.esize == 8 {
+                    self.a.sse_shift(0x71, 2, 0, i.sh as u8);
+                    self.a.sse_rr(PCMPEQD, 7, 7);
+                    self.a.sse_shift(0x71, 2, 7, 8);
+                    self.a.sse_rr(PAND, 0, 7);
+                    self.a.sse_rr(&[0x0f, 0x67], 0, 0);
+                } else {
+                    self.a.sse_shift(0x72, 2, 0, i.sh as u8);
+                    self.a.sse_rr(PCMPEQD, 7, 7);
+                    self.a.sse_shift(0x72, 2, 7, 16);
+                    self.a.sse_rr(PAND, 0, 7);
+                    self.a.sse_rr(&[0x0f, 0x38, 0x2b], 0, 0);
+                }
+                if SImm::part2(imm) {
+                    // SHRN2: into the upper half of Vd, its lower half kept.
+                    self.xmm_load(1, args[1]);
+                    self.a.sse_rr(&[0x0f, 0x6c], 1, 0);
+                    self.a.sse_rr(MOVDQA, 0, 1);
+                    self.def(dst);
+                    self.a.movdqu_store(slot(dst), 0);
+                    return;
+                }
+            }
             "simd::ext" => {
                 self.xmm_load(1, args[0]);
                 self.xmm_load(2, args[1]);
@@ -1476,6 +1504,28 @@ impl Tr<'_> {
             }
             return;
         }
+        if ty == Ty::I128 {
+            // And / Or / Xor on 128 bits: SSE on the slots.
+            self.xmm_load(1, a);
+            match b {
+                Err(t) => self.xmm_load(2, t),
+                Ok(v) => {
+                    self.a.mov_ri(R::RAX, v);
+                    self.a.store(8, m(R::R12, off::ARGS + 32), R::RAX);
+                    self.a.store_i(8, m(R::R12, off::ARGS + 40), 0);
+                    self.a.movdqu_load(2, m(R::R12, off::ARGS + 32));
+                }
+            }
+            let opc: &[u8] = match op {
+                BinOp::And => &[0x0f, 0xdb],
+                BinOp::Or => &[0x0f, 0xeb],
+                _ => &[0x0f, 0xef],
+            };
+            self.a.sse_rr(opc, 1, 2);
+            self.def(dst);
+            self.a.movdqu_store(slot(dst), 1);
+            return;
+        }
         let w = ty == Ty::I64;
         let bits = ty.bits();
         // Operand b: immediate or register.
@@ -1655,6 +1705,15 @@ impl Tr<'_> {
         if !un_inline(op, ty, self.env.feats) {
             let code = 1 | unop_index(op) << 8 | rt::ty_code(ty) << 16;
             self.fallback(i, dst, &[a], code);
+            return;
+        }
+        if ty == Ty::I128 {
+            // Not on 128 bits.
+            self.xmm_load(0, a);
+            self.a.sse_rr(&[0x0f, 0x76], 7, 7);
+            self.a.sse_rr(&[0x0f, 0xef], 0, 7);
+            self.def(dst);
+            self.a.movdqu_store(slot(dst), 0);
             return;
         }
         let w = ty == Ty::I64;
