@@ -266,6 +266,8 @@ struct Tr<'a> {
     fused: Vec<Option<Result<Cc, bool>>>,
     /// (flags temp, Cond op index, Cond dst) of the fused conditions.
     flag_conds: Vec<(u32, usize, Temp)>,
+    /// Per temp: defined by a Flags op (its op index and kind).
+    flags_def: Vec<Option<(usize, FlagOp)>>,
     /// Per temp: uses not covered by fusion.
     plain_uses: Vec<u32>,
     pc: u64,
@@ -275,6 +277,8 @@ struct Tr<'a> {
     undef_exits: Vec<(Fixup, u64, u32)>,
     exits: Vec<ExitRec>,
     no_chain: bool,
+    /// The prologue's branch to the out-of-line stop path.
+    stop: Option<Fixup>,
 }
 
 /// The temps `op` reads (at most three).
@@ -438,6 +442,7 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
         owner: [None; 16],
         fused,
         flag_conds,
+        flags_def,
         plain_uses,
         pc: b.pc,
         raw: 0,
@@ -446,6 +451,7 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
         undef_exits: reset(&mut s.undef_exits, 0, (Fixup(0), 0, 0)),
         exits: Vec::new(),
         no_chain: false,
+        stop: None,
     };
     tr.prologue();
     for i in 0..nops {
@@ -466,7 +472,7 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
     s.fault_exits = tr.fault_exits;
     s.undef_exits = tr.undef_exits;
     s.defat = defat;
-    s.flags_def = flags_def;
+    s.flags_def = tr.flags_def;
     s.calls = calls;
     s.before = before;
     Ok(tr.exits)
@@ -574,12 +580,8 @@ impl Tr<'_> {
             a.alu_mi(true, Alu::Add, m(R::R12, off::INSNS), n);
             a.load(8, R::RCX, m(R::R12, off::IRQ));
             a.cmp_m8i(m(R::RCX, 0), 0);
-            let go = a.jcc_fwd(Cc::E);
-            a.alu_mi(true, Alu::Sub, m(R::R12, off::INSNS), n);
-            self.set_pc(self.b.pc);
-            self.a.mov_ri(R::RAX, exit::STOP);
-            self.jmp_abs(self.env.epilogue);
-            self.a.bind(go);
+            // The stop path is out of line (emit_cold): the body falls through.
+            self.stop = Some(a.jcc_fwd(Cc::Ne));
             return;
         }
         let a = &mut self.a;
@@ -1449,6 +1451,11 @@ impl Tr<'_> {
                     self.a.store(8, m(R::RBP, disp), r);
                 }
             }
+            Some(_) if reg == Reg::Nzcv && self.flags_def[src.0 as usize].is_some() => {
+                // Materialised flags are clean: store as they are.
+                let r = self.get(src, R::RAX);
+                self.a.store(4, m(R::RBP, disp), r);
+            }
             Some(mk) => {
                 let r = self.get(src, R::RAX);
                 self.a.mov_rr(false, R::RAX, r);
@@ -1779,10 +1786,15 @@ impl Tr<'_> {
             if tt.bits() < 32 {
                 self.a.movzx(tt.bytes() as u8, d, d);
             }
+        } else if ft.bits() <= tt.bits() || ft == Ty::I128 && tt == Ty::I64 {
+            // Zero-extension: registers already hold values zero-extended from their
+            // type, so this is at most a copy.
+            if d != sr {
+                self.a.mov_rr(true, d, sr);
+            }
         } else {
-            let bits = ft.bits().min(tt.bits());
-            match bits {
-                8 | 16 => self.a.movzx((bits / 8) as u8, d, sr),
+            match tt.bits() {
+                8 | 16 => self.a.movzx((tt.bits() / 8) as u8, d, sr),
                 32 => self.a.mov_rr(false, d, sr),
                 _ => {
                     if d != sr {
@@ -2277,6 +2289,14 @@ impl Tr<'_> {
     }
 
     fn emit_cold(&mut self) {
+        if let Some(f) = self.stop.take() {
+            self.a.bind(f);
+            self.a
+                .alu_mi(true, Alu::Sub, m(R::R12, off::INSNS), self.b.ninsns as i32);
+            self.set_pc(self.b.pc);
+            self.a.mov_ri(R::RAX, exit::STOP);
+            self.jmp_abs(self.env.epilogue);
+        }
         let cold = core::mem::take(&mut self.cold);
         for c in cold {
             self.a.bind(c.fix);
