@@ -279,6 +279,12 @@ struct Tr<'a> {
     no_chain: bool,
     /// The prologue's branch to the out-of-line stop path.
     stop: Option<Fixup>,
+    /// The 128-bit temp XMM0 holds after the current op (set only by ops that end
+    /// with it there on every path).
+    x0: Option<u32>,
+    /// What XMM0 held when the current op began, and whether the op changed XMM0 since.
+    x0_prev: Option<u32>,
+    x0_dirty: bool,
 }
 
 /// The temps `op` reads (at most three).
@@ -452,6 +458,9 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
         exits: Vec::new(),
         no_chain: false,
         stop: None,
+        x0: None,
+        x0_prev: None,
+        x0_dirty: false,
     };
     tr.prologue();
     for i in 0..nops {
@@ -706,8 +715,11 @@ impl Tr<'_> {
                     );
                 }
                 _ => {
-                    self.a.movdqu_load(0, slot(t));
+                    if self.x0_dirty || self.x0_prev != Some(t.0) {
+                        self.a.movdqu_load(0, slot(t));
+                    }
                     self.a.movdqu_store(dst, 0);
+                    self.x0_dirty = true;
                 }
             }
         } else {
@@ -726,6 +738,7 @@ impl Tr<'_> {
 
     /// Defines `t` from the 16-byte memory at `src` (zero-extended values).
     fn take16(&mut self, t: Temp, src: crate::emit::M) {
+        self.x0_dirty = true;
         if self.ty(t) == Ty::I128 {
             self.def(t);
             self.a.movdqu_load(0, src);
@@ -857,16 +870,22 @@ impl Tr<'_> {
 
     fn op(&mut self, i: usize) {
         let op = self.b.ops[i];
+        // XMM0 tracking: only ops that set `x0` at their end leave it known.
+        self.x0_prev = self.x0.take();
+        self.x0_dirty = false;
         if self.fold(&op) {
+            self.x0 = self.x0_prev;
             return;
         }
         match op {
             Op::Insn { pc, raw } => {
                 self.pc = pc;
                 self.raw = raw;
+                self.x0 = self.x0_prev;
             }
             Op::Const { dst, val, .. } => {
                 self.loc[dst.0 as usize] = Loc::Const(val);
+                self.x0 = self.x0_prev;
             }
             Op::Get { dst, reg } => self.get_reg(dst, reg),
             Op::Set { reg, src } => self.set_reg(reg, src),
@@ -987,6 +1006,7 @@ impl Tr<'_> {
                     self.xmm_load(1, args[0]);
                     self.a.sse_rr(PXOR, 0, 1);
                 }
+                self.x0_dirty = true;
                 self.a.sse_rr(PXOR, 1, 1);
                 match imm {
                     0 => self.a.sse_rr(&[0x0f, 0x38, 0xdd], 0, 1),
@@ -999,6 +1019,7 @@ impl Tr<'_> {
                 }
                 self.def(dst);
                 self.a.movdqu_store(slot(dst), 0);
+                self.x0 = Some(dst.0);
             }
             Op::Call {
                 dst: Some(dst),
@@ -1193,6 +1214,7 @@ impl Tr<'_> {
                 // SHRN: shift the double-width elements right, keep their low halves
                 // (mask, then an unsigned pack that cannot saturate).
                 self.xmm_load(0, args[0]);
+                self.x0_dirty = true;
                 if i.esize == 8 {
                     self.a.sse_shift(0x71, 2, 0, i.sh as u8);
                     self.a.sse_rr(PCMPEQD, 7, 7);
@@ -1232,6 +1254,7 @@ impl Tr<'_> {
             }
             "simd::two_misc" if i.op <= tm::REV64 => {
                 self.xmm_load(0, args[0]);
+                self.x0_dirty = true;
                 let mask = crate::simd::rev_mask(i.op, i.esize).map_or(0, |m| m.as_ptr() as u64);
                 self.a.mov_ri(R::RAX, mask);
                 self.a.movdqu_load(7, m(R::RAX, 0));
@@ -1239,6 +1262,7 @@ impl Tr<'_> {
             }
             "simd::two_misc" => {
                 self.xmm_load(0, args[0]);
+                self.x0_dirty = true;
                 if i.op == tm::NOT {
                     self.a.sse_rr(PCMPEQD, 7, 7);
                     self.a.sse_rr(PXOR, 0, 7);
@@ -1318,6 +1342,7 @@ impl Tr<'_> {
             }
             self.def(dst);
             self.a.movdqu_store(slot(dst), 0);
+            self.x0 = Some(dst.0);
         }
     }
 
@@ -1391,9 +1416,20 @@ impl Tr<'_> {
 
     /// XMM`x` = the 128-bit value of `t`.
     fn xmm_load(&mut self, x: u8, t: Temp) {
+        if !self.x0_dirty && self.x0_prev == Some(t.0) {
+            // XMM0 still holds `t` from the previous op.
+            if x != 0 {
+                self.a.sse_rr(&[0x0f, 0x6f], x, 0);
+            }
+            return;
+        }
+        if x == 0 {
+            self.x0_dirty = true;
+        }
         match self.loc[t.0 as usize] {
             Loc::Slot if self.ty(t) == Ty::I128 => self.a.movdqu_load(x, slot(t)),
             _ => {
+                self.x0_dirty = true;
                 self.put16(t, m(R::R12, off::ARGS + 32));
                 self.a.movdqu_load(x, m(R::R12, off::ARGS + 32));
             }
@@ -1422,6 +1458,7 @@ impl Tr<'_> {
             Reg::Fpsr => (off::FPSR, 4),
             Reg::V(n) => {
                 self.take16(dst, m(R::RBP, off::V + 16 * i32::from(n)));
+                self.x0 = Some(dst.0);
                 return;
             }
         };
@@ -1438,7 +1475,12 @@ impl Tr<'_> {
             Reg::Fpcr => (off::FPCR, Some(a64::interp::consts::FPCR_MASK)),
             Reg::Fpsr => (off::FPSR, Some(a64::interp::consts::FPSR_MASK)),
             Reg::V(n) => {
+                let held =
+                    self.ty(src) == Ty::I128 && !matches!(self.loc[src.0 as usize], Loc::Const(_));
                 self.put16(src, m(R::RBP, off::V + 16 * i32::from(n)));
+                if held {
+                    self.x0 = Some(src.0);
+                }
                 return;
             }
         };
