@@ -285,6 +285,11 @@ struct Tr<'a> {
     /// What XMM0 held when the current op began, and whether the op changed XMM0 since.
     x0_prev: Option<u32>,
     x0_dirty: bool,
+    /// Per temp: its value is known to fit in 32 bits (so a truncation to I32 is free).
+    narrow: Vec<bool>,
+    /// Per temp: every use truncates it to 32 bits (a 64-bit register read can load
+    /// just the low half).
+    only_low: Vec<bool>,
 }
 
 /// The temps `op` reads (at most three).
@@ -338,6 +343,8 @@ pub struct Scratch {
     cold: Vec<Cold>,
     fault_exits: Vec<(Fixup, u64)>,
     undef_exits: Vec<(Fixup, u64, u32)>,
+    narrow: Vec<bool>,
+    only_low: Vec<bool>,
     /// The code of the last block translated.
     pub code: Vec<u8>,
 }
@@ -461,7 +468,31 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
         x0: None,
         x0_prev: None,
         x0_dirty: false,
+        narrow: reset(&mut s.narrow, nt, false),
+        only_low: reset(&mut s.only_low, nt, false),
     };
+    // Temps read only by truncations to 32 bits.
+    {
+        let mut all = alloc::vec![0u32; nt];
+        let mut low = alloc::vec![0u32; nt];
+        for op in &b.ops {
+            let (us, nu) = uses(op);
+            let trunc32 =
+                matches!(*op, Op::Trunc { dst, .. } if b.temps[dst.0 as usize] == Ty::I32);
+            for &u in &us[..nu] {
+                all[u.0 as usize] += 1;
+                if trunc32 {
+                    low[u.0 as usize] += 1;
+                }
+            }
+        }
+        if let Some(t) = term_use {
+            all[t.0 as usize] += 1;
+        }
+        for t in 0..nt {
+            tr.only_low[t] = all[t] > 0 && all[t] == low[t];
+        }
+    }
     tr.prologue();
     for i in 0..nops {
         tr.op(i);
@@ -482,6 +513,8 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
     s.undef_exits = tr.undef_exits;
     s.defat = defat;
     s.flags_def = tr.flags_def;
+    s.narrow = tr.narrow;
+    s.only_low = tr.only_low;
     s.calls = calls;
     s.before = before;
     Ok(tr.exits)
@@ -1462,6 +1495,12 @@ impl Tr<'_> {
                 return;
             }
         };
+        let size = if size == 8 && self.only_low[dst.0 as usize] {
+            self.narrow[dst.0 as usize] = true;
+            4
+        } else {
+            size
+        };
         let r = self.def(dst);
         self.a.load(size, r, m(R::RBP, disp));
         self.fin(dst, r);
@@ -1828,7 +1867,10 @@ impl Tr<'_> {
             if tt.bits() < 32 {
                 self.a.movzx(tt.bytes() as u8, d, d);
             }
-        } else if ft.bits() <= tt.bits() || ft == Ty::I128 && tt == Ty::I64 {
+        } else if ft.bits() <= tt.bits()
+            || ft == Ty::I128 && tt == Ty::I64
+            || (ft == Ty::I64 && tt == Ty::I32 && self.narrow[src.0 as usize])
+        {
             // Zero-extension: registers already hold values zero-extended from their
             // type, so this is at most a copy.
             if d != sr {
