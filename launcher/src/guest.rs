@@ -13,7 +13,7 @@
 
 use std::path::Path;
 
-use shared_abi::boot::{make_package, BootError, Package};
+use shared_abi::boot::{make_package_seeded, BootError, Package};
 
 use crate::error::LaunchError;
 
@@ -28,7 +28,20 @@ pub fn prepare(
     append: Option<&str>,
     guest_ram: u64,
 ) -> Result<Package, LaunchError> {
-    make_package(guest, initrd, append, guest_ram).map_err(|reason| match reason {
+    // A fresh seed for the guest's random pool, as QEMU's `virt` gives one (the boot
+    // goes on without it if the host has no /dev/urandom).
+    let mut seed = [0u8; 32];
+    let seeded = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut seed))
+        .is_ok();
+    make_package_seeded(
+        guest,
+        initrd,
+        append,
+        guest_ram,
+        seeded.then_some(&seed[..]),
+    )
+    .map_err(|reason| match reason {
         BootError::UnknownFormat => LaunchError::GuestFormat {
             path: path.to_path_buf(),
         },

@@ -596,7 +596,8 @@ pub fn dtb_memory(dtb: &[u8]) -> Result<(u64, u64), BootError> {
 mod build;
 #[cfg(feature = "std")]
 pub use build::{
-    build_dtb, build_package, make_package, DtbConfig, Package, DEFAULT_BOOTARGS, MAX_BOOTARGS,
+    build_dtb, build_package, make_package, make_package_seeded, DtbConfig, Package,
+    DEFAULT_BOOTARGS, MAX_BOOTARGS,
 };
 
 #[cfg(test)]

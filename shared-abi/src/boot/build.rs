@@ -20,6 +20,9 @@ pub struct DtbConfig<'a> {
     pub bootargs: &'a str,
     /// Guest-physical `[start, end)` of the initrd.
     pub initrd: Option<(u64, u64)>,
+    /// Random bytes for `/chosen/rng-seed` (QEMU's `virt` passes one, so the guest's
+    /// random pool is ready at boot instead of after a second of jitter collection).
+    pub rng_seed: Option<&'a [u8]>,
 }
 
 fn err(e: vm_fdt::Error) -> BootError {
@@ -66,6 +69,9 @@ pub fn build_dtb(cfg: &DtbConfig<'_>) -> Result<Vec<u8>, BootError> {
     if let Some((start, end)) = cfg.initrd {
         f.property_u64("linux,initrd-start", start).map_err(err)?;
         f.property_u64("linux,initrd-end", end).map_err(err)?;
+    }
+    if let Some(seed) = cfg.rng_seed {
+        f.property("rng-seed", seed).map_err(err)?;
     }
     f.end_node(chosen).map_err(err)?;
 
@@ -289,6 +295,17 @@ pub fn make_package(
     append: Option<&str>,
     ram_size: u64,
 ) -> Result<Package, BootError> {
+    make_package_seeded(guest, initrd, append, ram_size, None)
+}
+
+/// [`make_package`] with a `/chosen/rng-seed` for the guest.
+pub fn make_package_seeded(
+    guest: &[u8],
+    initrd: Option<&[u8]>,
+    append: Option<&str>,
+    ram_size: u64,
+    rng_seed: Option<&[u8]>,
+) -> Result<Package, BootError> {
     let (kernel, initrd, bootargs) = if is_fdt(guest) {
         let pkg = parse_package(guest)?;
         (
@@ -316,6 +333,7 @@ pub fn make_package(
             // The addresses do not change the DTB's size: probe with zeros.
             initrd: initrd
                 .map(|_| layout.map_or((0, 0), |l| (l.initrd_addr, l.initrd_addr + initrd_len))),
+            rng_seed,
         })
     };
     let place = |dtb_len: usize| {

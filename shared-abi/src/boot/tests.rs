@@ -304,6 +304,7 @@ mod with_std {
             ram_size: 256 * MIB,
             bootargs: "x",
             initrd: None,
+            rng_seed: None,
         })
         .unwrap();
         std::fs::write(d.join("Image"), &kernel).unwrap();
@@ -340,6 +341,7 @@ mod with_std {
             ram_size: 512 * MIB,
             bootargs: "console=ttyAMA0",
             initrd: Some((0x5000_0000, 0x5000_0007)),
+            rng_seed: None,
         })
         .unwrap();
         let fit = build_package(
@@ -458,6 +460,7 @@ mod with_std {
             ram_size: 512 * MIB,
             bootargs: "console=ttyAMA0 rdinit=/init",
             initrd: Some((0x5f00_0000, 0x5f12_3456)),
+            rng_seed: Some(&[7; 32]),
         })
         .unwrap();
         let d = scratch("dtc");
@@ -478,6 +481,7 @@ mod with_std {
             "stdout-path = \"/pl011@9000000\"",
             "linux,initrd-start = <0x00 0x5f000000>",
             "linux,initrd-end = <0x00 0x5f123456>",
+            "rng-seed = [07 07 07 07",
             "reg = <0x00 0x40000000 0x00 0x20000000>",
             "compatible = \"arm,cortex-a72\"",
             "enable-method = \"psci\"",
@@ -511,7 +515,8 @@ mod with_std {
         assert!(build_dtb(&DtbConfig {
             ram_size: MIB,
             bootargs: "a\0",
-            initrd: None
+            initrd: None,
+            rng_seed: None,
         })
         .is_err());
     }
