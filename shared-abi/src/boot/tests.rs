@@ -481,7 +481,7 @@ mod with_std {
             "stdout-path = \"/pl011@9000000\"",
             "linux,initrd-start = <0x00 0x5f000000>",
             "linux,initrd-end = <0x00 0x5f123456>",
-            "rng-seed = [07 07 07 07",
+            "rng-seed = <0x7070707 0x7070707",
             "reg = <0x00 0x40000000 0x00 0x20000000>",
             "compatible = \"arm,cortex-a72\"",
             "enable-method = \"psci\"",
