@@ -123,6 +123,7 @@ impl Jit {
         a.alu_ri(true, Alu::Sub, R::RSP, 8);
         a.mov_rr(true, R::RBP, R::RDI);
         a.mov_rr(true, R::R12, R::RSI);
+        a.load(8, R::R13, m(R::R12, off::TLB_CUR));
         a.jmp_r(R::RDX);
         // epilogue
         let epi = a.pos();
@@ -164,7 +165,7 @@ impl Jit {
         a.sh_i(true, Sh::Shr, R::RCX, 12);
         a.alu_ri(false, Alu::And, R::RCX, (rt::TLB_SIZE - 1) as i32);
         a.sh_i(false, Sh::Shl, R::RCX, 5);
-        a.alu_rm(true, Alu::Add, R::RCX, m(R::R12, off::TLB_CUR));
+        a.alu_rr(true, Alu::Add, R::RCX, R::R13);
         a.mov_rr(true, R::RDX, R::RDI);
         a.alu_ri(true, Alu::And, R::RDX, !0xffci32);
         a.alu_rm(true, Alu::Cmp, R::RDX, m(R::RCX, 16));

@@ -109,9 +109,10 @@ pub enum TransError {
     TooManyTemps,
 }
 
-const ALLOC: [R; 10] = [
+/// Allocatable registers. RBP = CPU, R12 = context, R13 = the current TLB table
+/// (loaded at entry: the mode cannot change while translated code runs).
+const ALLOC: [R; 9] = [
     R::RBX,
-    R::R13,
     R::R14,
     R::R15,
     R::RSI,
@@ -123,7 +124,7 @@ const ALLOC: [R; 10] = [
 ];
 
 fn callee_saved(r: R) -> bool {
-    matches!(r, R::RBX | R::R13 | R::R14 | R::R15)
+    matches!(r, R::RBX | R::R14 | R::R15)
 }
 
 /// Where a temporary lives.
@@ -2035,7 +2036,6 @@ impl Tr<'_> {
         a.mov_rr(true, R::RAX, ar);
         a.sh_i(true, Sh::Shr, R::RAX, 7);
         a.alu_ri(false, Alu::And, R::RAX, ((rt::TLB_SIZE - 1) << 5) as i32);
-        a.alu_rm(true, Alu::Add, R::RAX, m(R::R12, off::TLB_CUR));
         let align = u64::from(attr.align.max(1));
         if align >= size {
             // Aligned access: cannot cross a page; misalignment must miss.
@@ -2051,9 +2051,9 @@ impl Tr<'_> {
             a.alu_ri(true, Alu::And, R::RCX, -4096);
         }
         let tag = if write { 8 } else { 0 };
-        a.alu_rm(true, Alu::Cmp, R::RCX, m(R::RAX, tag));
+        a.alu_rm(true, Alu::Cmp, R::RCX, mi(R::R13, R::RAX, 1, tag));
         let miss = a.jcc_fwd(Cc::Ne);
-        a.load(8, R::RCX, m(R::RAX, 24));
+        a.load(8, R::RCX, mi(R::R13, R::RAX, 1, 24));
         miss
     }
 
