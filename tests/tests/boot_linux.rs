@@ -35,6 +35,7 @@ fn boots_to_a_shell_and_runs_commands() {
     // hvarm.crypto=1: the initramfs loads the arm64 crypto modules, whose self-tests
     // run our AES/SHA/PMULL instructions.
     cmd.args(["--append", "console=ttyAMA0 rdinit=/init hvarm.crypto=1"]);
+    cmd.arg("--stats");
     let s = session(
         cmd,
         "hvarm initramfs: Linux ",
@@ -69,6 +70,48 @@ fn boots_to_a_shell_and_runs_commands() {
         s.text
     );
     assert!(s.text.contains("reboot: Power down"), "{}", s.text);
+    // The translator ran the boot (it is the default), with nothing left to the
+    // interpreter.
+    let stat = |name: &str| -> Option<u64> {
+        s.text
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|v| v.parse().ok())
+    };
+    assert!(stat("blocks translated").unwrap_or(0) > 1000, "{}", s.text);
+    assert_eq!(stat("blocks interpreted"), Some(0), "{}", s.text);
+}
+
+/// `--cpu interp`: the same boot on the reference interpreter (the translator is the
+/// default); `--stats` then shows no translated blocks.
+#[test]
+fn boots_on_the_interpreter_with_cpu_interp() {
+    let mut cmd = launcher();
+    cmd.arg("--guest")
+        .arg(guest_file("arm-linux.img"))
+        .args(["--cpu", "interp", "--stats"]);
+    let s = session(
+        cmd,
+        "hvarm initramfs: Linux ",
+        &["uname -m", "echo $((6*7))"],
+        Duration::from_secs(600),
+        Duration::from_secs(120),
+    );
+    let a = &s.answers;
+    assert_eq!(a[0], "aarch64");
+    assert_eq!(a[1], "42");
+    assert_eq!(s.status.code(), Some(0), "{}", s.text);
+    assert!(
+        !s.text.contains("blocks translated"),
+        "--cpu interp still translated blocks:\n{}",
+        s.text
+    );
+    assert!(
+        s.text.contains("blocks interpreted"),
+        "no stats:\n{}",
+        s.text
+    );
 }
 
 /// Builds an initramfs unlike the default one: its /init runs a fixed script and
