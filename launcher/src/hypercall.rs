@@ -48,6 +48,8 @@ pub struct Services {
     first_call_ns: Option<u64>,
     /// Number of hypercalls serviced.
     pub calls: u64,
+    /// Hypercalls by number (index 0: unknown numbers).
+    pub by_nr: [u64; 7],
     /// Print every hypercall to stderr (`LAUNCHER_TRACE=1`).
     pub trace: bool,
 }
@@ -63,6 +65,7 @@ impl Services {
             input,
             first_call_ns: None,
             calls: 0,
+            by_nr: [0; 7],
             trace: false,
         }
     }
@@ -95,6 +98,12 @@ impl Services {
                 reason: "it lies (partly) outside VM memory",
             })?;
         let block = HypercallBlock::from_bytes(&raw);
+        let k = if (1..=6).contains(&block.nr) {
+            block.nr as usize
+        } else {
+            0
+        };
+        self.by_nr[k] += 1;
         let (reply, outcome) = match Hypercall::from_u32(block.nr) {
             None => (Err(status::ENOSYS), Outcome::Continue),
             Some(Hypercall::Exit) => match self.exit(mem, &block.args) {

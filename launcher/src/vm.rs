@@ -268,6 +268,7 @@ impl Vm {
         let mut services = Services::new(params, Box::new(std::io::stdout()), input);
         services.trace = std::env::var_os("LAUNCHER_TRACE").is_some_and(|v| v != "0");
         let mut exits = 0u64;
+        let mut other_exits = 0u64;
         let status = loop {
             exits += 1;
             let ev = match self.vcpu.run() {
@@ -290,7 +291,10 @@ impl Vm {
                     Outcome::Continue => continue,
                     Outcome::Exit { code, message } => break ExitStatus { code, message },
                 },
-                Event::Continue => continue,
+                Event::Continue => {
+                    other_exits += 1;
+                    continue;
+                }
                 Event::Port { dir, port, len } => EngineFault::BadPort {
                     dir,
                     port,
@@ -332,6 +336,11 @@ impl Vm {
                 exits,
                 services.calls,
                 self.config.start.elapsed().as_secs_f64() * 1e3
+            );
+            let n = &services.by_nr;
+            eprintln!(
+                "launcher: stats: VM exits by kind: hypercalls {} (console write {}, console read {}, clock {}, guest info {}, boot config {}, exit {}, unknown {}), other {}",
+                services.calls, n[1], n[2], n[4], n[5], n[6], n[3], n[0], other_exits
             );
         }
         Ok(status)
