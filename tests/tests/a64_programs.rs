@@ -101,3 +101,35 @@ fn fatal_events_match_qemu() {
         );
     }
 }
+
+/// The translator's code-cache flush path: the same programs with a 64 KiB code cache
+/// (A64_JIT_CODE_KB), so translated code is dropped and retranslated many times, must
+/// still print exactly what qemu-aarch64 prints.
+#[test]
+fn translator_with_a_tiny_code_cache() {
+    let _ = a64_user();
+    for name in ["sort", "int_hash", "printf_formats"] {
+        let prog = build(name);
+        let dir = work_dir(&format!("tiny-{name}"));
+        let q = run_with(std::path::Path::new("qemu-aarch64"), &prog, &[], b"", &dir);
+        let j = run_jit_with_env(&prog, &dir, &[("A64_JIT_CODE_KB", "64")]);
+        assert_eq!(
+            (String::from_utf8_lossy(&q.stdout), q.status),
+            (String::from_utf8_lossy(&j.stdout), j.status),
+            "{name}: qemu-aarch64 and the translator with a 64 KiB code cache differ\n{}",
+            String::from_utf8_lossy(&j.stderr)
+        );
+        assert!(!j.stdout.is_empty(), "{name} printed nothing");
+        let err = String::from_utf8_lossy(&j.stderr);
+        let flushes: u64 = err
+            .split("flushes: ")
+            .nth(1)
+            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        assert!(
+            flushes > 0,
+            "{name}: the code cache was never flushed:\n{err}"
+        );
+    }
+}

@@ -124,6 +124,27 @@ pub fn run_with(runner: &Path, prog: &Path, args: &[&str], stdin: &[u8], cwd: &P
     i
 }
 
+/// Runs `prog` under a64-user on the translator with extra environment variables.
+#[allow(dead_code)]
+pub fn run_jit_with_env(prog: &Path, cwd: &Path, env: &[(&str, &str)]) -> RunResult {
+    let mut cmd = Command::new(a64_user());
+    cmd.env("A64_CPU", "jit").env("A64_STATS", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd
+        .arg(prog)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("spawn a64-user: {e}"));
+    RunResult {
+        stdout: out.stdout,
+        stderr: out.stderr,
+        status: status_code(out.status),
+    }
+}
+
 fn run_one(
     runner: &Path,
     prog: &Path,

@@ -112,8 +112,13 @@ fn new_jit() -> jit::Jit {
         sha: std::arch::is_x86_feature_detected!("sha")
             && std::arch::is_x86_feature_detected!("sse4.1"),
     };
-    // SAFETY: the mapping is RWX, private to us and never unmapped.
-    let region = unsafe { jit::CodeRegion::new(p as *mut u8, CODE_REGION) };
+    // A64_JIT_CODE_KB: a smaller code cache (tests of the flush path).
+    let len = std::env::var("A64_JIT_CODE_KB")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .map_or(CODE_REGION, |kb| (kb << 10).clamp(64 << 10, CODE_REGION));
+    // SAFETY: the mapping is RWX, private to us, at least `len` bytes, never unmapped.
+    let region = unsafe { jit::CodeRegion::new(p as *mut u8, len) };
     let mut j = jit::Jit::new::<mem::GuestMem>(region, feats);
     // No interrupts here: block entries only look at the event byte.
     j.set_limit_checks(false);
@@ -271,6 +276,7 @@ fn run(args: &[std::ffi::OsString], argv0: Option<std::ffi::OsString>) -> End {
                     let r = match j.translate(&cache.blocks[idx], 0) {
                         Err(jit::JitError::Full) => {
                             j.flush();
+                            pending_chain = None;
                             let b = cache.blocks[idx].clone();
                             cache.clear();
                             let i2 = cache.insert(pc, b);
