@@ -75,8 +75,36 @@ fn image(spsr: u32, payload: &[u32]) -> Vec<u8> {
     w.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
-/// Runs `payload` at B + 0x2000 entered with ERET from `spsr`; returns the final CPU.
+/// Runs `payload` at B + 0x2000 entered with ERET from `spsr`, on the interpreter and
+/// on the translator; both must end in the same CPU state. Returns the interpreter's.
 fn run(spsr: u32, payload: &[u32]) -> (Cpu, Stats) {
+    let (c, s) = run_on(spsr, payload, false);
+    let (cj, sj) = run_on(spsr, payload, true);
+    assert_eq!(c, cj, "the interpreter and the translator differ");
+    assert!(sj.jit.is_some_and(|j| j.translated > 0));
+    (c, s)
+}
+
+/// An RWX mapping for translated code (never unmapped: tests are short-lived).
+fn code_region() -> jit::CodeRegion {
+    const LEN: usize = 1 << 20;
+    // SAFETY: an anonymous private mapping; the result is checked.
+    let p = unsafe {
+        libc::mmap(
+            core::ptr::null_mut(),
+            LEN,
+            libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    assert_ne!(p, libc::MAP_FAILED, "mmap of the code region");
+    // SAFETY: the mapping is RWX, ours, LEN bytes, and never unmapped.
+    unsafe { jit::CodeRegion::new(p as *mut u8, LEN) }
+}
+
+fn run_on(spsr: u32, payload: &[u32], translate: bool) -> (Cpu, Stats) {
     let mut ram = vec![0u8; RAM];
     let img = image(spsr, payload);
     ram[..img.len()].copy_from_slice(&img);
@@ -85,6 +113,14 @@ fn run(spsr: u32, payload: &[u32]) -> (Cpu, Stats) {
         ram_size: RAM as u64,
     };
     let mut m = Machine::new(cfg, &mut ram);
+    if translate {
+        let feats = jit::Features {
+            lzcnt: std::arch::is_x86_feature_detected!("lzcnt"),
+            popcnt: std::arch::is_x86_feature_detected!("popcnt"),
+            ..jit::Features::default()
+        };
+        m.enable_jit(code_region(), feats, true);
+    }
     m.start_at(B);
     let mut h = TestHost {
         t: 0,
