@@ -12,7 +12,10 @@ pub const PROMPT: &str = "~ # ";
 /// A process whose console we drive: stdout (and stderr) collected on threads.
 pub struct Console {
     pub child: std::process::Child,
+    /// stdout and stderr, kept apart: two pipes read by two threads have no order
+    /// between them, so the text is stdout followed by stderr.
     out: Arc<Mutex<Vec<u8>>>,
+    err: Arc<Mutex<Vec<u8>>>,
     pub start: Instant,
 }
 
@@ -25,11 +28,14 @@ impl Console {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
         let out = Arc::new(Mutex::new(Vec::new()));
-        for mut r in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
+        let err = Arc::new(Mutex::new(Vec::new()));
+        for (mut r, out) in [
+            (
+                Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+                out.clone(),
+            ),
+            (Box::new(child.stderr.take().unwrap()), err.clone()),
         ] {
-            let out = out.clone();
             std::thread::spawn(move || {
                 let mut buf = [0u8; 4096];
                 while let Ok(n) = r.read(&mut buf) {
@@ -43,13 +49,16 @@ impl Console {
         Console {
             child,
             out,
+            err,
             start: Instant::now(),
         }
     }
 
     /// Everything printed so far, terminal escape sequences and CRs removed.
     pub fn text(&self) -> String {
-        let raw = String::from_utf8_lossy(&self.out.lock().unwrap()).into_owned();
+        let mut bytes = self.out.lock().unwrap().clone();
+        bytes.extend_from_slice(&self.err.lock().unwrap());
+        let raw = String::from_utf8_lossy(&bytes).into_owned();
         let mut s = String::new();
         let mut chars = raw.chars().peekable();
         while let Some(c) = chars.next() {
