@@ -550,6 +550,16 @@ impl Asm {
         self.b(imm);
     }
 
+    /// `rorx dst, src, imm` (BMI2, 64-bit): rotate right without touching the flags.
+    pub fn rorx(&mut self, dst: R, src: R, imm: u8) {
+        let r = u8::from(dst.0 < 8) << 7;
+        let b = u8::from(src.0 < 8) << 5;
+        self.buf
+            .extend_from_slice(&[0xc4, r | 0x40 | b | 0x03, 0xfb, 0xf0]);
+        self.b(0xc0 | ((dst.0 & 7) << 3) | (src.0 & 7));
+        self.b(imm);
+    }
+
     /// `lahf`.
     pub fn lahf(&mut self) {
         self.b(0x9f);
@@ -741,6 +751,9 @@ mod tests {
             (one(|a| a.sse_shift(0x71, 2, 4, 8)), "psrlw xmm4,8"),
             (one(|a| a.pext_ecx_eax_ecx()), "pext ecx,eax,ecx"),
             (one(|a| a.lahf()), "lahf"),
+            (one(|a| a.rorx(R::RAX, R::RSI, 7)), "rorx rax,rsi,7"),
+            (one(|a| a.rorx(R::RAX, R::R14, 7)), "rorx rax,r14,7"),
+            (one(|a| a.rorx(R::R9, R::RDX, 12)), "rorx r9,rdx,0Ch"),
             (one(|a| a.movq_xr(0, R::RAX)), "movq xmm0,rax"),
             (one(|a| a.movq_xr(0, R::R9)), "movq xmm0,r9"),
             (one(|a| a.movq_xx(0, 0)), "movq xmm0,xmm0"),

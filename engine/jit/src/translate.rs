@@ -39,6 +39,8 @@ pub struct Features {
     /// LAHF in 64-bit mode and a fast BMI2 PEXT (NZCV from the host flags in 5
     /// instructions).
     pub flag_pext: bool,
+    /// BMI2 (RORX in the TLB probe).
+    pub bmi2: bool,
 }
 
 /// Whether the translator emits helper `h` (with `imm`) inline for features `f`.
@@ -2032,9 +2034,14 @@ impl Tr<'_> {
     fn tlb_probe(&mut self, ar: R, attr: MemAttr, write: bool) -> Fixup {
         let size = u64::from(attr.size.max(1));
         let a = &mut self.a;
-        // Entry offset = ((va >> 12) & (TLB_SIZE - 1)) * 32 = (va >> 7) & mask.
-        a.mov_rr(true, R::RAX, ar);
-        a.sh_i(true, Sh::Shr, R::RAX, 7);
+        // Entry offset = ((va >> 12) & (TLB_SIZE - 1)) * 32 = (va >> 7) & mask (the
+        // bits a rotate brings in at the top are masked off).
+        if self.env.feats.bmi2 {
+            a.rorx(R::RAX, ar, 7);
+        } else {
+            a.mov_rr(true, R::RAX, ar);
+            a.sh_i(true, Sh::Shr, R::RAX, 7);
+        }
         a.alu_ri(false, Alu::And, R::RAX, ((rt::TLB_SIZE - 1) << 5) as i32);
         let align = u64::from(attr.align.max(1));
         if align >= size {

@@ -193,6 +193,7 @@ fn host_features() -> jit::Features {
         sse41: l1.ecx & (1 << 19) != 0 && l1.ecx & (1 << 9) != 0,
         sse42: l1.ecx & (1 << 20) != 0,
         flag_pext: jit::fast_pext(core::arch::x86_64::__cpuid_count(7, 0).ebx & (1 << 8) != 0),
+        bmi2: core::arch::x86_64::__cpuid_count(7, 0).ebx & (1 << 8) != 0,
         // SHA (CPUID.7.0:EBX[29]) plus SSSE3 and SSE4.1 for the shuffles.
         sha: core::arch::x86_64::__cpuid_count(7, 0).ebx & (1 << 29) != 0
             && l1.ecx & (1 << 9) != 0

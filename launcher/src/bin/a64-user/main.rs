@@ -109,6 +109,7 @@ fn new_jit() -> jit::Jit {
             && std::arch::is_x86_feature_detected!("ssse3"),
         sse42: std::arch::is_x86_feature_detected!("sse4.2"),
         flag_pext: jit::fast_pext(std::arch::is_x86_feature_detected!("bmi2")),
+        bmi2: std::arch::is_x86_feature_detected!("bmi2"),
         sha: std::arch::is_x86_feature_detected!("sha")
             && std::arch::is_x86_feature_detected!("sse4.1"),
     };
