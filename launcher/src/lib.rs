@@ -19,6 +19,7 @@ pub mod elf;
 pub mod error;
 pub mod guest;
 pub mod hypercall;
+pub mod jitmem;
 pub mod memory;
 pub mod size;
 pub mod term;

@@ -309,10 +309,9 @@ impl Jit {
         self.ctx.mem = mem as *mut M as *mut ();
         self.ctx.cpu = cpu as *mut Cpu;
         type Enter = extern "sysv64" fn(*mut Cpu, *mut Ctx, u64) -> u64;
-        // SAFETY: `enter` is the entry stub written by `write_stubs` into our executable
-        // region; it follows the sysv64 ABI (saves and restores the callee-saved
-        // registers) and runs translated code that only touches `cpu`, `ctx`, guest RAM
-        // through TLB entries the memory type filled, and calls the `rt` functions of `M`.
+        // The entry stub saves and restores the callee-saved registers; translated code
+        // touches only `cpu`, `ctx` and guest RAM through TLB entries `M` filled.
+        // SAFETY: `enter` is the sysv64 entry stub `write_stubs` put in our RWX region.
         let f: Enter = unsafe { core::mem::transmute(self.code.ptr.add(self.enter)) };
         let ctx: *mut Ctx = &mut *self.ctx;
         let r = f(cpu as *mut Cpu, ctx, entry);

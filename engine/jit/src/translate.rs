@@ -43,6 +43,29 @@ pub struct Features {
     pub bmi2: bool,
 }
 
+impl Features {
+    /// The host's extensions, from CPUID (which ring 3 may execute, and which there
+    /// reports the real host features).
+    pub fn probe() -> Features {
+        use core::arch::x86_64::{__cpuid, __cpuid_count};
+        let l1 = __cpuid(1).ecx;
+        let l7 = __cpuid_count(7, 0).ebx;
+        let lx = __cpuid(0x8000_0001).ecx;
+        let bmi2 = l7 & (1 << 8) != 0;
+        let ssse3_41 = l1 & (1 << 9) != 0 && l1 & (1 << 19) != 0;
+        Features {
+            lzcnt: lx & (1 << 5) != 0,
+            popcnt: l1 & (1 << 23) != 0,
+            aes: l1 & (1 << 25) != 0,
+            sha: l7 & (1 << 29) != 0 && ssse3_41,
+            sse41: ssse3_41,
+            sse42: l1 & (1 << 20) != 0,
+            flag_pext: crate::fast_pext(bmi2),
+            bmi2,
+        }
+    }
+}
+
 /// Whether the translator emits helper `h` (with `imm`) inline for features `f`.
 fn inline_helper(h: &Helper, imm: u64, f: Features) -> bool {
     match h.name {
@@ -309,27 +332,6 @@ fn uses(op: &Op) -> ([Temp; 3], usize) {
     (v, n)
 }
 
-fn def_of(op: &Op) -> Option<Temp> {
-    match *op {
-        Op::Const { dst, .. }
-        | Op::Get { dst, .. }
-        | Op::Bin { dst, .. }
-        | Op::BinImm { dst, .. }
-        | Op::Un { dst, .. }
-        | Op::Zext { dst, .. }
-        | Op::Sext { dst, .. }
-        | Op::Trunc { dst, .. }
-        | Op::Flags { dst, .. }
-        | Op::Cond { dst, .. }
-        | Op::Select { dst, .. }
-        | Op::Load { dst, .. }
-        | Op::SysRead { dst, .. } => Some(dst),
-        Op::StoreExcl { status, .. } => Some(status),
-        Op::Call { dst, .. } => dst,
-        _ => None,
-    }
-}
-
 /// Buffers reused from block to block (translation allocates almost nothing).
 #[derive(Default)]
 pub struct Scratch {
@@ -400,7 +402,7 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
                 plain_uses[u.0 as usize] += 1;
             }
         }
-        if let Some(d) = def_of(op) {
+        if let Some(d) = a64::opt::def_of(op) {
             defat[d.0 as usize] = i;
             if last[d.0 as usize] == usize::MAX {
                 last[d.0 as usize] = i;
@@ -1472,17 +1474,17 @@ impl Tr<'_> {
         }
     }
 
+    /// Register `r` = the value of `t` (a 64-bit or narrower temp).
+    fn get_into(&mut self, t: Temp, r: R) {
+        let x = self.get(t, r);
+        if x != r {
+            self.a.mov_rr(true, r, x);
+        }
+    }
+
     /// RSI = address temp (for calls).
     fn arg_addr(&mut self, addr: Temp) {
-        match self.loc[addr.0 as usize] {
-            Loc::Reg(r) => {
-                if r != R::RSI {
-                    self.a.mov_rr(true, R::RSI, r)
-                }
-            }
-            Loc::Const(v) => self.a.mov_ri(R::RSI, v as u64),
-            _ => self.a.load(8, R::RSI, slot(addr)),
-        }
+        self.get_into(addr, R::RSI);
     }
 
     fn get_reg(&mut self, dst: Temp, reg: Reg) {
@@ -2066,17 +2068,7 @@ impl Tr<'_> {
 
     /// The address temp in a register other than RAX/RCX.
     fn addr_reg(&mut self, addr: Temp) -> R {
-        match self.loc[addr.0 as usize] {
-            Loc::Reg(r) => r,
-            Loc::Const(v) => {
-                self.a.mov_ri(R::RDX, v as u64);
-                R::RDX
-            }
-            _ => {
-                self.a.load(8, R::RDX, slot(addr));
-                R::RDX
-            }
-        }
+        self.get(addr, R::RDX)
     }
 
     fn load(&mut self, i: usize, dst: Temp, addr: Temp, attr: MemAttr) {
@@ -2158,17 +2150,7 @@ impl Tr<'_> {
                 self.a.movdqu_store(hm, 0);
             }
         } else {
-            let v = match self.loc[src.0 as usize] {
-                Loc::Reg(r) => r,
-                Loc::Const(v) => {
-                    self.a.mov_ri(R::RAX, v as u64);
-                    R::RAX
-                }
-                _ => {
-                    self.a.load(8, R::RAX, slot(src));
-                    R::RAX
-                }
-            };
+            let v = self.get(src, R::RAX);
             self.a.store(attr.size, hm, v);
         }
         let resume = self.a.pos();
@@ -2280,11 +2262,7 @@ impl Tr<'_> {
             None,
             f,
             |s| {
-                match s.loc[src.0 as usize] {
-                    Loc::Reg(r) => s.a.mov_rr(true, R::RDX, r),
-                    Loc::Const(v) => s.a.mov_ri(R::RDX, v as u64),
-                    _ => s.a.load(8, R::RDX, slot(src)),
-                }
+                s.get_into(src, R::RDX);
                 s.a.mov_rr(true, R::RDI, R::R12);
                 s.a.mov_ri(R::RSI, code);
             },
@@ -2336,11 +2314,7 @@ impl Tr<'_> {
                 self.exit_to(not_taken);
             }
             Term::Indirect { target, .. } => {
-                match self.loc[target.0 as usize] {
-                    Loc::Reg(r) => self.a.mov_rr(true, R::RDI, r),
-                    Loc::Const(v) => self.a.mov_ri(R::RDI, v as u64),
-                    _ => self.a.load(8, R::RDI, slot(target)),
-                }
+                self.get_into(target, R::RDI);
                 if self.no_chain {
                     self.a.store(8, m(R::RBP, off::PC), R::RDI);
                     self.a.mov_ri(R::RAX, exit::CONTINUE);

@@ -179,28 +179,6 @@ const CONSOLE_BATCH: usize = 4096;
 /// Bytes of the translator's code cache.
 const CODE_REGION: usize = 128 << 20;
 
-/// Host extensions translated code may use, from CPUID executed in ring 3 (which reports
-/// the real host features here).
-fn host_features() -> jit::Features {
-    let (l1, lx) = (
-        core::arch::x86_64::__cpuid(1),
-        core::arch::x86_64::__cpuid(0x8000_0001),
-    );
-    jit::Features {
-        lzcnt: lx.ecx & (1 << 5) != 0,
-        popcnt: l1.ecx & (1 << 23) != 0,
-        aes: l1.ecx & (1 << 25) != 0,
-        sse41: l1.ecx & (1 << 19) != 0 && l1.ecx & (1 << 9) != 0,
-        sse42: l1.ecx & (1 << 20) != 0,
-        flag_pext: jit::fast_pext(core::arch::x86_64::__cpuid_count(7, 0).ebx & (1 << 8) != 0),
-        bmi2: core::arch::x86_64::__cpuid_count(7, 0).ebx & (1 << 8) != 0,
-        // SHA (CPUID.7.0:EBX[29]) plus SSSE3 and SSE4.1 for the shuffles.
-        sha: core::arch::x86_64::__cpuid_count(7, 0).ebx & (1 << 29) != 0
-            && l1.ecx & (1 << 9) != 0
-            && l1.ecx & (1 << 19) != 0,
-    }
-}
-
 /// Boots the guest package (a FIT: kernel, initrd, DTB, bootargs) and runs it to the end.
 /// `guest_ram` is the RAM size the launcher was asked for (0 when the host does not say).
 pub fn run(host: &Host, package: &[u8], guest_ram: u64, stats: bool, translate: bool) -> u64 {
@@ -267,7 +245,7 @@ pub fn run(host: &Host, package: &[u8], guest_ram: u64, stats: bool, translate: 
         // SAFETY: the allocation is ours for the rest of the run (never freed),
         // readable, writable and (through the physical map) executable in ring 3.
         let region = unsafe { jit::CodeRegion::new(region, CODE_REGION) };
-        machine.enable_jit(region, host_features(), false);
+        machine.enable_jit(region, jit::Features::probe(), false);
     }
     if let Err(e) = machine.load_package(package) {
         mprintln!("engine: cannot load the guest: {e}");

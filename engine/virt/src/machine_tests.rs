@@ -114,12 +114,7 @@ fn run_on(spsr: u32, payload: &[u32], translate: bool) -> (Cpu, Stats) {
     };
     let mut m = Machine::new(cfg, &mut ram);
     if translate {
-        let feats = jit::Features {
-            lzcnt: std::arch::is_x86_feature_detected!("lzcnt"),
-            popcnt: std::arch::is_x86_feature_detected!("popcnt"),
-            ..jit::Features::default()
-        };
-        m.enable_jit(code_region(), feats, true);
+        m.enable_jit(code_region(), jit::Features::probe(), true);
     }
     m.start_at(B);
     let mut h = TestHost {

@@ -90,6 +90,16 @@ fn status_code(s: std::process::ExitStatus) -> i32 {
 /// (the default `max` CPU would accept later-architecture encodings that are UNDEF here).
 pub const QEMU_ARGS: &[&str] = &["-cpu", "cortex-a72"];
 
+/// Program output for a failure message, cut after 3000 characters.
+fn show(v: &[u8]) -> String {
+    let s = String::from_utf8_lossy(v);
+    if s.len() > 3000 {
+        format!("{}...[{} bytes]", &s[..3000], s.len())
+    } else {
+        s.into_owned()
+    }
+}
+
 /// Runs `runner prog args...` with `stdin` as input, in directory `cwd`.
 ///
 /// For `a64-user` this runs the program twice, on the interpreter (`A64_CPU=interp`) and
@@ -102,14 +112,6 @@ pub fn run_with(runner: &Path, prog: &Path, args: &[&str], stdin: &[u8], cwd: &P
     let i = run_one(runner, prog, args, stdin, cwd, Some("interp"));
     let j = run_one(runner, prog, args, stdin, cwd, Some("jit"));
     if i.stdout != j.stdout || i.status != j.status {
-        let show = |v: &[u8]| {
-            let s = String::from_utf8_lossy(v);
-            if s.len() > 3000 {
-                format!("{}...[{} bytes]", &s[..3000], s.len())
-            } else {
-                s.into_owned()
-            }
-        };
         panic!(
             "{} {:?}: the interpreter and the translator differ\n--- interpreter (status {}):\n{}\n--- translator (status {}):\n{}\n--- translator stderr:\n{}",
             prog.display(),
@@ -232,14 +234,6 @@ pub fn diff_run(prog: &Path, args: &[&str], stdin: &[u8], cwd: &Path) -> RunResu
         a.status
     );
     if q.stdout != a.stdout || q.status != a.status {
-        let show = |v: &[u8]| {
-            let s = String::from_utf8_lossy(v);
-            if s.len() > 3000 {
-                format!("{}...[{} bytes]", &s[..3000], s.len())
-            } else {
-                s.into_owned()
-            }
-        };
         panic!(
             "{} {:?}: qemu-aarch64 and a64-user differ\n--- qemu (status {}):\n{}\n--- a64-user (status {}):\n{}\n--- a64-user stderr:\n{}",
             prog.display(),

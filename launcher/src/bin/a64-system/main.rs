@@ -238,36 +238,9 @@ fn run() -> Result<ExitCode, String> {
         m.enable_profile();
     }
     if std::env::var("A64_CPU").as_deref() != Ok("interp") {
-        const CODE_REGION: usize = 128 << 20;
-        // SAFETY: an anonymous private mapping; the result is checked below.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                CODE_REGION,
-                libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err("cannot map memory for translated code".into());
-        }
-        let feats = jit::Features {
-            lzcnt: std::arch::is_x86_feature_detected!("lzcnt"),
-            popcnt: std::arch::is_x86_feature_detected!("popcnt"),
-            aes: std::arch::is_x86_feature_detected!("aes"),
-            sse41: std::arch::is_x86_feature_detected!("sse4.1")
-                && std::arch::is_x86_feature_detected!("ssse3"),
-            sse42: std::arch::is_x86_feature_detected!("sse4.2"),
-            flag_pext: jit::fast_pext(std::arch::is_x86_feature_detected!("bmi2")),
-            bmi2: std::arch::is_x86_feature_detected!("bmi2"),
-            sha: std::arch::is_x86_feature_detected!("sha")
-                && std::arch::is_x86_feature_detected!("sse4.1"),
-        };
-        // SAFETY: the mapping is RWX, private to us and never unmapped.
-        let region = unsafe { jit::CodeRegion::new(p as *mut u8, CODE_REGION) };
-        m.enable_jit(region, feats, true);
+        let region = launcher::jitmem::code_region(128 << 20)
+            .map_err(|e| format!("cannot map memory for translated code: {e}"))?;
+        m.enable_jit(region, jit::Features::probe(), true);
     }
     let mut host = Host {
         start: Instant::now(),

@@ -86,50 +86,29 @@ const CODE_REGION: usize = 64 << 20;
 
 /// A translator over a fresh RWX region (host features probed here).
 fn new_jit() -> jit::Jit {
-    // SAFETY: an anonymous private mapping; the result is checked below.
-    let p = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            CODE_REGION,
-            libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    if p == libc::MAP_FAILED {
-        eprintln!("a64-user: cannot map memory for translated code");
-        std::process::exit(2);
-    }
-    let feats = jit::Features {
-        lzcnt: std::arch::is_x86_feature_detected!("lzcnt"),
-        popcnt: std::arch::is_x86_feature_detected!("popcnt"),
-        aes: std::arch::is_x86_feature_detected!("aes"),
-        sse41: std::arch::is_x86_feature_detected!("sse4.1")
-            && std::arch::is_x86_feature_detected!("ssse3"),
-        sse42: std::arch::is_x86_feature_detected!("sse4.2"),
-        flag_pext: jit::fast_pext(std::arch::is_x86_feature_detected!("bmi2")),
-        bmi2: std::arch::is_x86_feature_detected!("bmi2"),
-        sha: std::arch::is_x86_feature_detected!("sha")
-            && std::arch::is_x86_feature_detected!("sse4.1"),
-    };
     // A64_JIT_CODE_KB: a smaller code cache (tests of the flush path).
     let len = std::env::var("A64_JIT_CODE_KB")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
         .map_or(CODE_REGION, |kb| (kb << 10).clamp(64 << 10, CODE_REGION));
-    // SAFETY: the mapping is RWX, private to us, at least `len` bytes, never unmapped.
-    let region = unsafe { jit::CodeRegion::new(p as *mut u8, len) };
-    let mut j = jit::Jit::new::<mem::GuestMem>(region, feats);
+    let region = match launcher::jitmem::code_region(len) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("a64-user: cannot map memory for translated code: {e}");
+            std::process::exit(2);
+        }
+    };
+    let mut j = jit::Jit::new::<mem::GuestMem>(region, jit::Features::probe());
     // No interrupts here: block entries only look at the event byte.
     j.set_limit_checks(false);
     j
 }
 
-/// Turns a translated-code exit into the interpreter's [`Exit`].
+/// Returns from translated code by exit code (for `A64_STATS`).
 static EXITS: [std::sync::atomic::AtomicU64; 8] =
     [const { std::sync::atomic::AtomicU64::new(0) }; 8];
 
+/// Turns a translated-code exit into the interpreter's [`Exit`].
 fn jit_exit(j: &mut jit::Jit, code: u64, cpu: &Cpu, chain: &mut Option<u64>) -> Exit {
     use jit::rt::exit;
     EXITS[code.min(7) as usize].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
