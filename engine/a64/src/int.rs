@@ -204,6 +204,10 @@ pub fn bitfield(b: &mut Builder, x: f::BITFIELD) {
     };
     let sf = x.sf != 0;
     let src = b.read_x(x.rn, sf);
+    if x.opc != 1 {
+        let r = shift_form(b, src, x.opc == 0, w, x.immr, x.imms);
+        return b.write_x(x.rd, r);
+    }
     let rot = if x.immr == 0 {
         src
     } else {
@@ -234,6 +238,52 @@ pub fn bitfield(b: &mut Builder, x: f::BITFIELD) {
         _ => botm,
     };
     b.write_x(x.rd, r);
+}
+
+/// SBFM (`signed`) / UBFM of `src` (`w` bits) as shifts, a mask or an extension (the
+/// forms LSL, LSR, ASR, SXT*, UXT*, SBFX, UBFX, SBFIZ, UBFIZ are all of them).
+fn shift_form(b: &mut Builder, src: Temp, signed: bool, w: u32, immr: u32, imms: u32) -> Temp {
+    let ty = b.ty(src);
+    if imms >= immr {
+        // Extract bits imms..immr to the bottom.
+        let len = imms - immr + 1;
+        if immr == 0 && matches!(len, 8 | 16 | 32) && len < w {
+            let narrow = match len {
+                8 => Ty::I8,
+                16 => Ty::I16,
+                _ => Ty::I32,
+            };
+            let t = b.zext(src, narrow);
+            return if signed { b.sext(t, ty) } else { b.zext(t, ty) };
+        }
+        if imms == w - 1 {
+            let op = if signed { BinOp::AShr } else { BinOp::LShr };
+            return if immr == 0 {
+                src
+            } else {
+                b.bini(op, src, immr as u128)
+            };
+        }
+        if signed {
+            let up = b.bini(BinOp::Shl, src, (w - 1 - imms) as u128);
+            return b.bini(BinOp::AShr, up, (w - 1 - imms + immr) as u128);
+        }
+        let down = if immr == 0 {
+            src
+        } else {
+            b.bini(BinOp::LShr, src, immr as u128)
+        };
+        return b.bini(BinOp::And, down, (1u128 << len) - 1);
+    }
+    // Bits imms..0 moved up to position w - immr.
+    let up = w - 1 - imms;
+    let s = b.bini(BinOp::Shl, src, up as u128);
+    let down = immr - 1 - imms;
+    if down == 0 {
+        return s;
+    }
+    let op = if signed { BinOp::AShr } else { BinOp::LShr };
+    b.bini(op, s, down as u128)
 }
 
 /// EXTR.

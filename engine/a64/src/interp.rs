@@ -502,6 +502,12 @@ pub fn run_block<M: Memory + ?Sized>(
                 t[status.0 as usize] = (!ok) as u128;
             }
             Op::ClearExcl => cpu.monitor.clear(),
+            Op::ExitIf { cond, target, .. } => {
+                if t[cond.0 as usize] != 0 {
+                    cpu.pc = target;
+                    return Exit::Continue;
+                }
+            }
             Op::Barrier(_) => {}
             Op::DcZva { addr } => {
                 let base = (t[addr.0 as usize] as u64) & !(consts::ZVA_BYTES - 1);

@@ -425,6 +425,10 @@ pub enum Op {
     ClearExcl,
     /// Memory barrier (no effect on a single core).
     Barrier(Barrier),
+    /// Side exit: if `cond` (I8) != 0, the block ends here and continues at `target`,
+    /// after `insns` of its guest instructions (a conditional branch in mid-block;
+    /// otherwise execution falls through to the next instruction).
+    ExitIf { cond: Temp, target: u64, insns: u32 },
     /// DC ZVA: zero the DCZID-sized block containing `addr`.
     DcZva { addr: Temp },
     /// `dst = sysreg` (read).

@@ -396,7 +396,19 @@ pub fn lower_block<E>(
         lower_into(&mut b, insn);
         n += 1;
         cur = cur.wrapping_add(4);
-        if b.terminated() || n >= max_insns.max(1) || cur & 0xfff == 0 {
+        let more = n < max_insns.max(1) && cur & 0xfff != 0;
+        // A conditional branch in mid-block becomes a side exit; the block goes on
+        // with the fall-through path.
+        if let (true, Some(Term::Branch { cond, taken, .. })) = (more, b.term) {
+            b.term = None;
+            b.emit(Op::ExitIf {
+                cond,
+                target: taken,
+                insns: n,
+            });
+            continue;
+        }
+        if b.terminated() || !more {
             break;
         }
     }

@@ -4,7 +4,7 @@
 //! of the same register reuses the known temporary), drops register writes that are
 //! overwritten before anything could observe them, and removes pure ops whose results are
 //! unused. Observable state at every possible fault point (loads, stores, helper calls,
-//! system register accesses) and at the block end is unchanged.
+//! system register accesses), at side exits and at the block end is unchanged.
 
 use crate::ir::{Block, Op, Reg, Temp, Term};
 use alloc::vec;
@@ -32,6 +32,7 @@ pub fn for_each_use(op: &mut Op, mut f: impl FnMut(&mut Temp)) {
             f(c)
         }
         Op::Cond { nzcv, .. } => f(nzcv),
+        Op::ExitIf { cond, .. } => f(cond),
         Op::Select { c, a, b, .. } => {
             f(c);
             f(a);
@@ -100,6 +101,7 @@ fn observes_state(op: &Op) -> bool {
             | Op::Call { .. }
             | Op::SysRead { .. }
             | Op::SysWrite { .. }
+            | Op::ExitIf { .. }
     )
 }
 

@@ -185,6 +185,14 @@ pub fn verify(block: &Block) -> Result<(), VerifyError> {
                 }
             }
             Op::ClearExcl | Op::Barrier(_) => {}
+            Op::ExitIf { cond, insns: n, .. } => {
+                if use_!(cond) != Ty::I8 {
+                    return err("ExitIf condition not an I8");
+                }
+                if n != insns {
+                    return err("ExitIf instruction count does not match its position");
+                }
+            }
             Op::DcZva { addr } => {
                 if use_!(addr) != Ty::I64 {
                     return err("DcZva type mismatch");

@@ -132,7 +132,10 @@ impl Jit {
             a.pop(r);
         }
         a.ret();
-        // lookup(target = RDI)
+        // lookup(target = RDI), called from the branch site: returns the entry of the
+        // target's block in RAX (the site jumps there itself, so each site's indirect
+        // jump gets its own branch-predictor history); on a miss it leaves the block
+        // through the epilogue instead of returning.
         let look = a.pos();
         a.mov_ri(R::RAX, rt::JC_HASH);
         a.imul_rr(true, R::RAX, R::RDI);
@@ -175,10 +178,12 @@ impl Jit {
         a.alu_rm(true, Alu::Or, R::RDX, m(R::R12, off::CTX_BITS));
         a.alu_rm(true, Alu::Cmp, R::RDX, m(R::RAX, 8));
         let miss3 = a.jcc_fwd(Cc::Ne);
-        a.jmp_m(m(R::RAX, 16));
+        a.load(8, R::RAX, m(R::RAX, 16));
+        a.ret();
         a.bind(miss1);
         a.bind(miss2);
         a.bind(miss3);
+        a.alu_ri(true, Alu::Add, R::RSP, 8);
         a.store(8, m(R::RBP, off::PC), R::RDI);
         a.mov_ri(R::RAX, exit::LOOKUP_MISS);
         a.jmp_to(epi);
@@ -216,6 +221,17 @@ impl Jit {
     /// Bytes of the code region in use.
     pub fn used(&self) -> usize {
         self.used
+    }
+
+    /// The code at host address `entry`, `len` bytes (None outside the used region).
+    pub fn code_at(&self, entry: u64, len: usize) -> Option<&[u8]> {
+        let off = (entry as usize).checked_sub(self.code.ptr as usize)?;
+        if off.checked_add(len)? > self.used {
+            return None;
+        }
+        // SAFETY: [off, off+len) lies within the used part of the region, which is
+        // initialised, readable and lives as long as `self`.
+        Some(unsafe { core::slice::from_raw_parts(self.code.ptr.add(off), len) })
     }
 
     /// Translates `b` (context key `ctx`); returns its id.

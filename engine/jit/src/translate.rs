@@ -83,7 +83,7 @@ pub struct Env<'a> {
     pub base: u64,
     /// Shared epilogue (returns RAX to the runner).
     pub epilogue: u64,
-    /// Shared indirect-branch lookup (target VA in RDI).
+    /// Shared indirect-branch lookup, called with the target VA in RDI (see `Jit`).
     pub lookup: u64,
     /// Run-time functions.
     pub rt: &'a Rt,
@@ -225,8 +225,19 @@ fn unop_index(op: UnOp) -> u64 {
 
 #[derive(Clone, Copy)]
 enum ColdKind {
-    Load { dst: Temp, attr: MemAttr },
-    Store { src: Temp, attr: MemAttr },
+    Load {
+        dst: Temp,
+        attr: MemAttr,
+    },
+    Store {
+        src: Temp,
+        attr: MemAttr,
+    },
+    /// A taken side exit to `target`, `rest` guest instructions before the block end.
+    Side {
+        target: u64,
+        rest: u32,
+    },
 }
 
 #[derive(Clone, Copy)]
@@ -237,6 +248,19 @@ struct Cold {
     addr: Temp,
     pc: u64,
     live: Live,
+    /// The NZCV write still owed at this point (stored before leaving the block).
+    pend: Option<Pend>,
+}
+
+/// A deferred NZCV write: the flags of this computation, recomputed from its operands
+/// where the guest state may be observed (see [`defer_nzcv`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Pend {
+    k: FlagOp,
+    ty: Ty,
+    a: Temp,
+    b: Temp,
+    c: Temp,
 }
 
 /// Caller-saved registers holding live temps (at most the six allocatable ones).
@@ -260,6 +284,7 @@ impl Cold {
             regs: [(0, 0); 6],
             n: 0,
         },
+        pend: None,
     };
 }
 
@@ -316,6 +341,16 @@ struct Tr<'a> {
     /// Per temp: every use truncates it to 32 bits (a 64-bit register read can load
     /// just the low half).
     only_low: Vec<bool>,
+    /// Per temp: the temp whose register it may share (itself unless it is a free
+    /// zero-extension or truncation of that temp; see [`free_conversions`]).
+    root: Vec<u32>,
+    /// Per op: a `Set` of NZCV that is deferred (see [`defer_nzcv`]).
+    defer: Vec<bool>,
+    /// The deferred NZCV write not yet stored.
+    pend: Option<Pend>,
+    /// Per temp: a fused condition whose only use, a side exit or the block's branch,
+    /// jumps on the host flags directly (see [`direct_branches`]).
+    direct: Vec<Option<Cc>>,
 }
 
 /// The temps `op` reads (at most three).
@@ -350,6 +385,10 @@ pub struct Scratch {
     undef_exits: Vec<(Fixup, u64, u32)>,
     narrow: Vec<bool>,
     only_low: Vec<bool>,
+    root: Vec<u32>,
+    known_width: Vec<u8>,
+    defer: Vec<bool>,
+    direct: Vec<Option<Cc>>,
     /// The code of the last block translated.
     pub code: Vec<u8>,
 }
@@ -424,6 +463,44 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
         last[t.0 as usize] = nops;
         plain_uses[t.0 as usize] += 1;
     }
+    // Temps read only by truncations to 32 bits.
+    let mut only_low = reset(&mut s.only_low, nt, false);
+    {
+        let mut all = alloc::vec![0u32; nt];
+        let mut low = alloc::vec![0u32; nt];
+        for op in &b.ops {
+            let (us, nu) = uses(op);
+            let trunc32 =
+                matches!(*op, Op::Trunc { dst, .. } if b.temps[dst.0 as usize] == Ty::I32);
+            for &u in &us[..nu] {
+                all[u.0 as usize] += 1;
+                if trunc32 {
+                    low[u.0 as usize] += 1;
+                }
+            }
+        }
+        if let Some(t) = term_use {
+            all[t.0 as usize] += 1;
+        }
+        for t in 0..nt {
+            only_low[t] = all[t] > 0 && all[t] == low[t];
+        }
+    }
+    let mut root = reset(&mut s.root, nt, 0u32);
+    let mut known_width = reset(&mut s.known_width, nt, 0u8);
+    free_conversions(b, &only_low, &mut last, &mut root, &mut known_width);
+    let mut defer = reset(&mut s.defer, nops, false);
+    defer_nzcv(b, &flags_def, &mut plain_uses, &root, &mut last, &mut defer);
+    let mut direct = reset(&mut s.direct, nt, None);
+    direct_branches(
+        b,
+        &flag_conds,
+        &flags_def,
+        &fused,
+        &plain_uses,
+        &defer,
+        &mut direct,
+    );
     // Fused conds are defined at their flags op.
     for &(t, _, d) in &flag_conds {
         defat[d.0 as usize] = defat[t as usize];
@@ -474,30 +551,12 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
         x0_prev: None,
         x0_dirty: false,
         narrow: reset(&mut s.narrow, nt, false),
-        only_low: reset(&mut s.only_low, nt, false),
+        only_low,
+        root,
+        defer,
+        pend: None,
+        direct,
     };
-    // Temps read only by truncations to 32 bits.
-    {
-        let mut all = alloc::vec![0u32; nt];
-        let mut low = alloc::vec![0u32; nt];
-        for op in &b.ops {
-            let (us, nu) = uses(op);
-            let trunc32 =
-                matches!(*op, Op::Trunc { dst, .. } if b.temps[dst.0 as usize] == Ty::I32);
-            for &u in &us[..nu] {
-                all[u.0 as usize] += 1;
-                if trunc32 {
-                    low[u.0 as usize] += 1;
-                }
-            }
-        }
-        if let Some(t) = term_use {
-            all[t.0 as usize] += 1;
-        }
-        for t in 0..nt {
-            tr.only_low[t] = all[t] > 0 && all[t] == low[t];
-        }
-    }
     tr.prologue();
     for i in 0..nops {
         tr.op(i);
@@ -520,9 +579,224 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
     s.flags_def = tr.flags_def;
     s.narrow = tr.narrow;
     s.only_low = tr.only_low;
+    s.root = tr.root;
+    s.defer = tr.defer;
+    s.direct = tr.direct;
+    s.known_width = known_width;
     s.calls = calls;
     s.before = before;
     Ok(tr.exits)
+}
+
+/// Finds the zero-extensions and truncations that need no code: the register of the
+/// source already holds the result, because registers hold values zero-extended from
+/// their type (and 64-bit register reads whose every use truncates to 32 bits load only
+/// the low half). Such a result shares its source's register (`root`), and the source
+/// then lives as long as any of them (`last`).
+fn free_conversions(
+    b: &Block,
+    only_low: &[bool],
+    last: &mut [usize],
+    root: &mut [u32],
+    width: &mut [u8],
+) {
+    for (t, (r, w)) in root.iter_mut().zip(width.iter_mut()).enumerate() {
+        *r = t as u32;
+        *w = b.temps[t].bits() as u8;
+    }
+    // Temps that are the constant 0 (0 | x, x + 0 and the like are x).
+    let mut zero = alloc::vec![false; b.temps.len()];
+    let mut share = |dst: Temp, a: Temp, root: &mut [u32], width: &mut [u8]| {
+        let r = root[a.0 as usize] as usize;
+        root[dst.0 as usize] = r as u32;
+        width[dst.0 as usize] = width[r];
+        let l = last[dst.0 as usize];
+        if l != usize::MAX && (last[r] == usize::MAX || last[r] < l) {
+            last[r] = l;
+        }
+    };
+    for op in &b.ops {
+        match *op {
+            Op::Const { dst, val: 0, .. } => zero[dst.0 as usize] = true,
+            Op::Bin {
+                op: BinOp::Or | BinOp::Xor | BinOp::Add,
+                ty,
+                dst,
+                a,
+                b: bb,
+            } if ty != Ty::I128 && (zero[a.0 as usize] || zero[bb.0 as usize]) => {
+                let x = if zero[a.0 as usize] { bb } else { a };
+                if b.temps[x.0 as usize] == ty && !zero[x.0 as usize] {
+                    share(dst, x, root, width);
+                }
+            }
+            Op::Get {
+                dst,
+                reg: Reg::X(_) | Reg::Sp,
+            } if only_low[dst.0 as usize] => width[dst.0 as usize] = 32,
+            // x | 0, x + 0, x << 0, ...: the value itself.
+            Op::BinImm {
+                op: BinOp::Or | BinOp::Xor | BinOp::Add | BinOp::Sub,
+                ty,
+                dst,
+                a,
+                imm: 0,
+            }
+            | Op::BinImm {
+                op: BinOp::Shl | BinOp::LShr | BinOp::AShr | BinOp::Ror,
+                ty,
+                dst,
+                a,
+                imm: 0,
+            } if ty != Ty::I128 && b.temps[a.0 as usize] == ty => share(dst, a, root, width),
+            Op::Zext { dst, src } | Op::Trunc { dst, src } => {
+                let (ft, tt) = (b.temps[src.0 as usize], b.temps[dst.0 as usize]);
+                let r = root[src.0 as usize] as usize;
+                if ft == Ty::I128 || tt == Ty::I128 || u32::from(width[r]) > tt.bits() {
+                    continue;
+                }
+                share(dst, src, root, width);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What a pending deferred NZCV write does at `op`.
+#[derive(PartialEq, Eq)]
+enum AtOp {
+    /// Nothing: the op cannot observe NZCV.
+    Pass,
+    /// The op may leave the block on an out-of-line path, which stores NZCV first.
+    Cold,
+    /// NZCV is stored before the op.
+    Flush,
+    /// The op overwrites NZCV: the pending write is dropped.
+    Drop,
+}
+
+fn at_op(op: &Op) -> AtOp {
+    match *op {
+        Op::Insn { .. }
+        | Op::Const { .. }
+        | Op::Bin { .. }
+        | Op::BinImm { .. }
+        | Op::Un { .. }
+        | Op::Zext { .. }
+        | Op::Sext { .. }
+        | Op::Trunc { .. }
+        | Op::Flags { .. }
+        | Op::Cond { .. }
+        | Op::Select { .. } => AtOp::Pass,
+        Op::Get { reg, .. } if reg != Reg::Nzcv => AtOp::Pass,
+        Op::Set { reg: Reg::Nzcv, .. } => AtOp::Drop,
+        Op::Set { .. } => AtOp::Pass,
+        Op::Load { attr, .. } | Op::Store { attr, .. } if !attr.exclusive && !attr.unpriv => {
+            AtOp::Cold
+        }
+        Op::ExitIf { .. } => AtOp::Cold,
+        _ => AtOp::Flush,
+    }
+}
+
+/// Defers `Set`s of NZCV whose flags temp has no other use: instead of materialising
+/// NZCV after every flag-setting instruction, the write is owed until something may
+/// observe it. Out-of-line paths that leave the block (TLB misses, side exits) recompute
+/// the flags from the operands and store them; a later NZCV write drops the debt; any
+/// other observer (and the block end) gets the store inline. The operands therefore
+/// live until the last point that may need them.
+fn defer_nzcv(
+    b: &Block,
+    flags_def: &[Option<(usize, FlagOp)>],
+    plain_uses: &mut [u32],
+    root: &[u32],
+    last: &mut [usize],
+    defer: &mut [bool],
+) {
+    let mut pend: Option<[Temp; 3]> = None;
+    let extend = |ops: [Temp; 3], i: usize, last: &mut [usize]| {
+        for t in ops {
+            for x in [t.0 as usize, root[t.0 as usize] as usize] {
+                if last[x] == usize::MAX || last[x] < i {
+                    last[x] = i;
+                }
+            }
+        }
+    };
+    for (i, op) in b.ops.iter().enumerate() {
+        if let Op::Set {
+            reg: Reg::Nzcv,
+            src,
+        } = *op
+        {
+            if let Some((j, _)) = flags_def[src.0 as usize] {
+                if plain_uses[src.0 as usize] == 1 {
+                    if let Op::Flags { a, b, c, .. } = b.ops[j] {
+                        defer[i] = true;
+                        plain_uses[src.0 as usize] = 0;
+                        pend = Some([a, b, c]);
+                        continue;
+                    }
+                }
+            }
+        }
+        let Some(ops) = pend else { continue };
+        match at_op(op) {
+            AtOp::Pass => {}
+            AtOp::Cold => extend(ops, i, last),
+            AtOp::Flush => {
+                extend(ops, i, last);
+                pend = None;
+            }
+            AtOp::Drop => pend = None,
+        }
+    }
+    if let Some(ops) = pend {
+        extend(ops, b.ops.len(), last);
+    }
+}
+
+/// Finds the fused conditions that a side exit or the block's conditional branch can
+/// take straight from the host flags: the condition has no other use, and nothing
+/// between the flag-setting op and the branch emits code.
+fn direct_branches(
+    b: &Block,
+    flag_conds: &[(u32, usize, Temp)],
+    flags_def: &[Option<(usize, FlagOp)>],
+    fused: &[Option<Result<Cc, bool>>],
+    plain_uses: &[u32],
+    defer: &[bool],
+    direct: &mut [Option<Cc>],
+) {
+    // Ops whose code (if any) is plain moves, which leave the flags alone.
+    let quiet = |i: usize| match b.ops[i] {
+        Op::Insn { .. } | Op::Const { .. } | Op::Get { .. } => true,
+        Op::Cond { .. } => fused[i].is_some(),
+        Op::Set { reg, .. } => defer[i] || matches!(reg, Reg::X(_) | Reg::Sp),
+        Op::Zext { dst, .. } | Op::Trunc { dst, .. } | Op::Sext { dst, .. } => {
+            b.temps[dst.0 as usize] != Ty::I128
+        }
+        _ => false,
+    };
+    let mut try_branch = |cond: Temp, at: usize| {
+        let Some(&(t, j, _)) = flag_conds.iter().find(|&&(_, _, d)| d == cond) else {
+            return;
+        };
+        let (Some(Ok(cc)), Some((f, _))) = (fused[j], flags_def[t as usize]) else {
+            return;
+        };
+        if plain_uses[cond.0 as usize] == 1 && (f + 1..at).all(quiet) {
+            direct[cond.0 as usize] = Some(cc);
+        }
+    };
+    for (i, op) in b.ops.iter().enumerate() {
+        if let Op::ExitIf { cond, .. } = *op {
+            try_branch(cond, i);
+        }
+    }
+    if let Term::Branch { cond, .. } = b.term {
+        try_branch(cond, b.ops.len());
+    }
 }
 
 /// Whether an op always calls out (so values living across it prefer callee-saved registers).
@@ -598,6 +872,14 @@ impl Tr<'_> {
         self.a.buf.push(0xe9);
         let rel = self.abs_rel(target) - 4;
         self.a.buf.extend_from_slice(&rel.to_le_bytes());
+    }
+
+    /// Calls the shared lookup (target VA in RDI) and jumps to the entry it returns.
+    fn lookup_jump(&mut self) {
+        self.a.buf.push(0xe8);
+        let rel = self.abs_rel(self.env.lookup) - 4;
+        self.a.buf.extend_from_slice(&rel.to_le_bytes());
+        self.a.jmp_r(R::RAX);
     }
 
     fn call_abs(&mut self, f: u64) {
@@ -891,10 +1173,8 @@ impl Tr<'_> {
     /// Like [`Tr::def`], but takes over the register of operand `a` when `a` dies at op
     /// `i` (saves the copy of two-operand x86 forms).
     fn def_reuse(&mut self, dst: Temp, a: Temp, i: usize) -> R {
-        if let Loc::Reg(r) = self.loc[a.0 as usize] {
-            if self.last[a.0 as usize] == i
-                && self.owner[r.0 as usize] == Some(a.0)
-                && self.loc[dst.0 as usize] == Loc::None
+        if let Some(r) = self.dies_in_reg(a, i) {
+            if self.loc[dst.0 as usize] == Loc::None
                 && self.ty(dst) != Ty::I128
                 && self.cross[dst.0 as usize] == callee_saved(r)
             {
@@ -906,8 +1186,39 @@ impl Tr<'_> {
         self.def(dst)
     }
 
+    /// Gives `dst` the register of its root (see [`free_conversions`]) when the root
+    /// holds one; false when `dst` must be computed.
+    fn share_root(&mut self, dst: Temp) -> bool {
+        let r = self.root[dst.0 as usize];
+        match self.loc[r as usize] {
+            Loc::Reg(x) if r != dst.0 && self.owner[x.0 as usize] == Some(r) => {
+                self.loc[dst.0 as usize] = Loc::Reg(x);
+                self.x0 = self.x0_prev;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The register of `t` when the value in it is not needed after op `i` (so op `i`
+    /// may overwrite it).
+    fn dies_in_reg(&self, t: Temp, i: usize) -> Option<R> {
+        let Loc::Reg(r) = self.loc[t.0 as usize] else {
+            return None;
+        };
+        let o = self.owner[r.0 as usize]?;
+        ((o == t.0 || o == self.root[t.0 as usize]) && self.last[o as usize] == i).then_some(r)
+    }
+
     fn op(&mut self, i: usize) {
         let op = self.b.ops[i];
+        if self.pend.is_some() {
+            match at_op(&op) {
+                AtOp::Pass | AtOp::Cold => {}
+                AtOp::Flush => self.flush_nzcv(),
+                AtOp::Drop => self.pend = None,
+            }
+        }
         // XMM0 tracking: only ops that set `x0` at their end leave it known.
         self.x0_prev = self.x0.take();
         self.x0_dirty = false;
@@ -926,7 +1237,37 @@ impl Tr<'_> {
                 self.x0 = self.x0_prev;
             }
             Op::Get { dst, reg } => self.get_reg(dst, reg),
+            Op::Set { src, .. } if self.defer[i] => {
+                if let Some((j, _)) = self.flags_def[src.0 as usize] {
+                    if let Op::Flags {
+                        op: k, ty, a, b, c, ..
+                    } = self.b.ops[j]
+                    {
+                        self.pend = Some(Pend { k, ty, a, b, c });
+                    }
+                }
+                self.x0 = self.x0_prev;
+            }
             Op::Set { reg, src } => self.set_reg(reg, src),
+            Op::ExitIf {
+                cond,
+                target,
+                insns,
+            } => {
+                let fix = self.branch_if(cond);
+                self.cold.push(Cold {
+                    fix,
+                    kind: ColdKind::Side {
+                        target,
+                        rest: self.b.ninsns.saturating_sub(insns),
+                    },
+                    pc: self.pc,
+                    pend: self.pend,
+                    ..Cold::EMPTY
+                });
+                self.x0 = self.x0_prev;
+            }
+            Op::BinImm { dst, .. } | Op::Bin { dst, .. } if self.share_root(dst) => {}
             Op::Bin { op, ty, dst, a, b } => self.bin(i, op, ty, dst, a, Err(b)),
             Op::BinImm {
                 op,
@@ -936,6 +1277,7 @@ impl Tr<'_> {
                 imm,
             } => self.bin(i, op, ty, dst, a, Ok(imm)),
             Op::Un { op, ty, dst, a } => self.un(i, op, ty, dst, a),
+            Op::Zext { dst, .. } | Op::Trunc { dst, .. } if self.share_root(dst) => {}
             Op::Zext { dst, src } | Op::Trunc { dst, src } => self.ext(i, dst, src, false),
             Op::Sext { dst, src } => self.ext(i, dst, src, true),
             Op::Flags {
@@ -1621,6 +1963,22 @@ impl Tr<'_> {
         }
         let w = ty == Ty::I64;
         let bits = ty.bits();
+        // Commutative ops: put the operand that can be overwritten (or the constant)
+        // where the two-operand x86 form wants it.
+        let (a, b) = match b {
+            Err(bt)
+                if matches!(
+                    op,
+                    BinOp::Add | BinOp::And | BinOp::Or | BinOp::Xor | BinOp::Mul
+                ) && !matches!(self.loc[bt.0 as usize], Loc::Const(_))
+                    && (matches!(self.loc[a.0 as usize], Loc::Const(_))
+                        || self.dies_in_reg(a, i).is_none()
+                            && self.dies_in_reg(bt, i).is_some()) =>
+            {
+                (bt, Err(a))
+            }
+            _ => (a, b),
+        };
         // Operand b: immediate or register.
         let bimm: Option<i32> = match b {
             Ok(v) => imm_fit(v, w),
@@ -1895,7 +2253,23 @@ impl Tr<'_> {
         self.fin(dst, d);
     }
 
-    fn flags(&mut self, k: FlagOp, ty: Ty, dst: Temp, a: Temp, b: Temp, c: Temp) {
+    /// Stores the pending NZCV write, if any.
+    fn flush_nzcv(&mut self) {
+        if let Some(p) = self.pend.take() {
+            self.store_nzcv(p);
+        }
+    }
+
+    /// Recomputes the flags of `p` and stores NZCV (clobbers RAX, RCX, RDX).
+    fn store_nzcv(&mut self, p: Pend) {
+        self.flag_insn(p.k, p.ty, p.a, p.b, p.c);
+        self.nzcv_to_ecx(p.k);
+        self.a.store(4, m(R::RBP, off::NZCV), R::RCX);
+    }
+
+    /// Emits the x86 instruction whose host flags give NZCV of `k` (operands in
+    /// registers or RAX/RCX/RDX).
+    fn flag_insn(&mut self, k: FlagOp, ty: Ty, a: Temp, b: Temp, c: Temp) {
         let w = ty == Ty::I64;
         // Load the operands first: nothing after the flags-setting instruction may
         // disturb the flags until the conditions are taken.
@@ -1941,11 +2315,15 @@ impl Tr<'_> {
                 }
             }
         }
+    }
+
+    fn flags(&mut self, k: FlagOp, ty: Ty, dst: Temp, a: Temp, b: Temp, c: Temp) {
+        self.flag_insn(k, ty, a, b, c);
         // Fused conditions.
         let nconds = self.flag_conds.len();
         for k in 0..nconds {
             let (t, j, cd) = self.flag_conds[k];
-            if t != dst.0 {
+            if t != dst.0 || self.direct[cd.0 as usize].is_some() {
                 continue;
             }
             let r = self.def(cd);
@@ -1966,6 +2344,15 @@ impl Tr<'_> {
             self.loc[dst.0 as usize] = Loc::Const(0);
             return;
         }
+        self.nzcv_to_ecx(k);
+        let d = self.def(dst);
+        self.a.mov_rr(false, d, R::RCX);
+        self.fin(dst, d);
+    }
+
+    /// ECX = NZCV (bits 31..28) from the host flags left by [`Tr::flag_insn`] for `k`
+    /// (clobbers RAX and RDX).
+    fn nzcv_to_ecx(&mut self, k: FlagOp) {
         if self.env.feats.flag_pext {
             // AH = SF:ZF:0:AF:0:PF:1:CF, AL = OF; PEXT with 0xC101 gathers N Z C V.
             self.a.lahf();
@@ -1980,9 +2367,6 @@ impl Tr<'_> {
                     .alu_ri(false, Alu::And, R::RCX, 0xc000_0000u32 as i32),
                 _ => {}
             }
-            let d = self.def(dst);
-            self.a.mov_rr(false, d, R::RCX);
-            self.fin(dst, d);
             return;
         }
         // Materialise NZCV: V -> AL, C -> CL, Z -> DL, N -> scratch byte.
@@ -2007,9 +2391,6 @@ impl Tr<'_> {
         self.a.load(1, R::RDX, sm);
         self.a.lea(false, R::RCX, mi(R::RCX, R::RDX, 8, 0));
         self.a.sh_i(false, Sh::Shl, R::RCX, 28);
-        let d = self.def(dst);
-        self.a.mov_rr(false, d, R::RCX);
-        self.fin(dst, d);
     }
 
     fn setcc_m(&mut self, cc: Cc, mm: crate::emit::M) {
@@ -2113,6 +2494,7 @@ impl Tr<'_> {
             addr,
             pc: self.pc,
             live,
+            pend: self.pend,
         });
     }
 
@@ -2162,6 +2544,7 @@ impl Tr<'_> {
             addr,
             pc: self.pc,
             live,
+            pend: self.pend,
         });
     }
 
@@ -2294,25 +2677,46 @@ impl Tr<'_> {
             self.jmp_abs(self.env.epilogue);
         } else {
             self.a.mov_ri(R::RDI, target);
-            self.jmp_abs(self.env.lookup);
+            self.lookup_jump();
         }
     }
 
+    /// A forward jump taken when `cond` (I8) is non-zero.
+    fn branch_if(&mut self, cond: Temp) -> Fixup {
+        if let Some(cc) = self.direct[cond.0 as usize] {
+            return self.a.jcc_fwd(cc);
+        }
+        let c = self.get(cond, R::RAX);
+        self.a.test_rr8(c, c);
+        self.a.jcc_fwd(Cc::Ne)
+    }
+
     fn term(&mut self) {
+        if let Term::Branch {
+            cond,
+            taken,
+            not_taken,
+        } = self.b.term
+        {
+            // The owed NZCV write goes on both paths (after the branch, which may use
+            // the host flags).
+            let pend = self.pend.take();
+            let f = self.branch_if(cond);
+            for (fix, target) in [(None, not_taken), (Some(f), taken)] {
+                if let Some(fix) = fix {
+                    self.a.bind(fix);
+                }
+                if let Some(p) = pend {
+                    self.store_nzcv(p);
+                }
+                self.exit_to(target);
+            }
+            return;
+        }
+        self.flush_nzcv();
         match self.b.term {
             Term::Jump(t) => self.exit_to(t),
-            Term::Branch {
-                cond,
-                taken,
-                not_taken,
-            } => {
-                let c = self.get(cond, R::RAX);
-                self.a.test_rr8(c, c);
-                let f = self.a.jcc_fwd(Cc::E);
-                self.exit_to(taken);
-                self.a.bind(f);
-                self.exit_to(not_taken);
-            }
+            Term::Branch { .. } => {}
             Term::Indirect { target, .. } => {
                 self.get_into(target, R::RDI);
                 if self.no_chain {
@@ -2320,7 +2724,7 @@ impl Tr<'_> {
                     self.a.mov_ri(R::RAX, exit::CONTINUE);
                     self.jmp_abs(self.env.epilogue);
                 } else {
-                    self.jmp_abs(self.env.lookup);
+                    self.lookup_jump();
                 }
             }
             Term::Exception {
@@ -2365,6 +2769,17 @@ impl Tr<'_> {
         let cold = core::mem::take(&mut self.cold);
         for c in cold {
             self.a.bind(c.fix);
+            if let Some(p) = c.pend {
+                self.store_nzcv(p);
+            }
+            if let ColdKind::Side { target, rest } = c.kind {
+                if rest > 0 {
+                    self.a
+                        .alu_mi(true, Alu::Sub, m(R::R12, off::INSNS), rest as i32);
+                }
+                self.exit_to(target);
+                continue;
+            }
             self.save(&c.live);
             let (f, attr) = match c.kind {
                 ColdKind::Load { attr, .. } => (self.env.rt.load, attr),
@@ -2372,6 +2787,7 @@ impl Tr<'_> {
                     self.put16(src, m(R::R12, off::ARGS));
                     (self.env.rt.store, attr)
                 }
+                ColdKind::Side { .. } => continue,
             };
             self.arg_addr(c.addr);
             self.a.mov_rr(true, R::RDI, R::R12);
@@ -2420,3 +2836,6 @@ fn imm_fit(v: u64, w: bool) -> Option<i32> {
         (v <= u32::MAX as u64).then_some(v as u32 as i32)
     }
 }
+
+#[cfg(test)]
+mod codegen_tests;

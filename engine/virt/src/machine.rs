@@ -282,6 +282,8 @@ pub struct Machine<'r> {
     jit_code_gen: u64,
     /// A chain exit waiting for its target block.
     pending_chain: Option<u64>,
+    /// Translated blocks (host entry, guest VA, code bytes), when enabled (perf maps).
+    code_map: Option<Vec<(u64, u64, Vec<u8>)>>,
 }
 
 impl<'r> Machine<'r> {
@@ -309,6 +311,7 @@ impl<'r> Machine<'r> {
             profile: None,
             cache_bytes: 0,
             jit: None,
+            code_map: None,
             jit_tlb_key: (u64::MAX, 0),
             jit_code_gen: u64::MAX,
             pending_chain: None,
@@ -372,6 +375,19 @@ impl<'r> Machine<'r> {
 
     /// Turns on the block profile: guest instructions executed per 256-byte block of
     /// virtual addresses (for performance work; costs a map update per block).
+    /// Starts recording where each translated block's host code lies.
+    pub fn enable_code_map(&mut self) {
+        self.code_map = Some(Vec::new());
+    }
+
+    /// Takes the recorded (host entry, guest VA, code) triples.
+    pub fn take_code_map(&mut self) -> Vec<(u64, u64, Vec<u8>)> {
+        self.code_map
+            .as_mut()
+            .map(core::mem::take)
+            .unwrap_or_default()
+    }
+
     pub fn enable_profile(&mut self) {
         self.profile = Some(alloc::collections::BTreeMap::new());
     }
@@ -785,6 +801,7 @@ impl<'r> Machine<'r> {
             self.cache_bytes = cached_bytes(&block);
         }
         let mut jit_id = None;
+        let used0 = self.jit.as_ref().map_or(0, |j| j.used());
         if let Some(j) = self.jit.as_mut() {
             jit_id = match j.translate(&block, ctx) {
                 Ok(id) => Some(id),
@@ -798,6 +815,17 @@ impl<'r> Machine<'r> {
                 }
                 Err(jit::JitError::Trans(_)) => None,
             };
+        }
+        if let (Some(map), Some(j), Some(id)) = (self.code_map.as_mut(), self.jit.as_ref(), jit_id)
+        {
+            if let Some(m) = j.meta(id) {
+                let len = j.used().saturating_sub(used0);
+                let code = j
+                    .code_at(m.entry, len)
+                    .map(<[u8]>::to_vec)
+                    .unwrap_or_default();
+                map.push((m.entry, pc, code));
+            }
         }
         if jit_id.is_some() {
             // Translated: the IR is no longer needed (only the interpreter reads it).

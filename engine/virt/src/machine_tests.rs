@@ -175,6 +175,19 @@ fn external_abort_on_unmapped_physical_address() {
 }
 
 #[test]
+fn flags_owed_at_a_fault_are_in_spsr() {
+    // The translator defers NZCV writes; a fault must still see them in SPSR.
+    // mov x0, #0x10000000; cmp x9, x9 (Z, C); b.ne +8 (side exit, not taken);
+    // ldr x1, [x0] (external abort)
+    let (c, _) = run(0, &[0xd2a20000, 0xeb09013f, 0x54000041, 0xf9400001]);
+    assert_eq!(c.x[1], 0x9200_0010, "EC 0x24, IL, DFSC external abort");
+    assert_eq!(c.x[3], 0x6000_0000, "SPSR: Z and C from the CMP, EL0t");
+    // mov x10, #0; subs x10, x10, #1 (N, borrow); ldr x1, [x0]
+    let (c, _) = run(5, &[0xd2a20000, 0xd280000a, 0xf100054a, 0xf9400001]);
+    assert_eq!(c.x[3], 0x8000_0005, "SPSR: N from the SUBS, EL1h");
+}
+
+#[test]
 fn brk_reports_its_immediate_and_stays_at_the_instruction() {
     let (c, _) = run(0, &[0xd503201f, 0xd42000a0]); // nop; brk #5
     assert_eq!((c.x[1], c.x[2]), (0xf200_0005, B + 0x2004));

@@ -2,7 +2,8 @@
 //! (`virt::Machine`, the same code the engine runs in ring 3) on the host, with the
 //! console on stdin/stdout. The package is what `guest-package` writes.
 //! Ctrl-A x quits (like QEMU). Exit status 0 on PSCI SYSTEM_OFF.
-//! Env: `A64_PROFILE=1` prints the hottest guest code addresses at exit.
+//! Env: `A64_PROFILE=1` prints the hottest guest code addresses at exit;
+//! `A64_PERFMAP=1` writes /tmp/perf-PID.map (translated blocks) for `perf report`.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -234,6 +235,11 @@ fn run() -> Result<ExitCode, String> {
     let mut m = Machine::new(cfg, &mut ram);
     m.load_package(&bytes).map_err(|e| format!("{pkg}: {e}"))?;
     let profile = std::env::var_os("A64_PROFILE").is_some();
+    // A64_PERFMAP=1: a perf map of translated blocks (/tmp/perf-PID.map) for `perf report`.
+    let perfmap = std::env::var_os("A64_PERFMAP").is_some();
+    if perfmap {
+        m.enable_code_map();
+    }
     if profile {
         m.enable_profile();
     }
@@ -265,6 +271,28 @@ fn run() -> Result<ExitCode, String> {
             "wall time            {secs:>14.2} s\nguest MIPS           {:>14.1}",
             s.insns as f64 / secs / 1e6
         );
+    }
+    if perfmap {
+        // The map, and the code of each block (/tmp/perf-PID.code: entry, VA,
+        // length as u64 LE, then the bytes) for disassembly.
+        let mut text = String::new();
+        let mut code = Vec::new();
+        for (entry, va, bytes) in m.take_code_map() {
+            text.push_str(&format!("{entry:x} {:x} g_{va:x}\n", bytes.len()));
+            for w in [entry, va, bytes.len() as u64] {
+                code.extend_from_slice(&w.to_le_bytes());
+            }
+            code.extend_from_slice(&bytes);
+        }
+        let pid = std::process::id();
+        for (path, data) in [
+            (format!("/tmp/perf-{pid}.map"), text.into_bytes()),
+            (format!("/tmp/perf-{pid}.code"), code),
+        ] {
+            if let Err(e) = std::fs::write(&path, data) {
+                eprintln!("a64-system: cannot write {path}: {e}");
+            }
+        }
     }
     if profile {
         eprintln!("hottest 256-byte code blocks (guest instructions):");

@@ -1,0 +1,142 @@
+//! Code-quality checks: what a few common A64 sequences translate to.
+
+use super::*;
+use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
+
+/// The optimised IR and the x86 code (Intel syntax, one instruction per line) of the
+/// block made of `words` at guest address 0x1000.
+pub(crate) fn show(words: &[u32]) -> (String, Vec<String>) {
+    let mut fetch = |va: u64| -> Result<u32, ()> {
+        let i = ((va - 0x1000) / 4) as usize;
+        words.get(i).copied().ok_or(())
+    };
+    let mut b = a64::lower::lower_block(0x1000, 0, words.len() as u32, &mut fetch).unwrap();
+    a64::opt::optimize(&mut b);
+    let ir = b
+        .ops
+        .iter()
+        .map(|o| alloc::format!("{o:?}\n"))
+        .collect::<String>();
+    let rt = Rt {
+        load: 0x1000_0000,
+        store: 0x1000_0100,
+        store_excl: 0x1000_0200,
+        dczva: 0x1000_0300,
+        sys_read: 0x1000_0400,
+        sys_write: 0x1000_0500,
+        helper: 0x1000_0600,
+        op: 0x1000_0700,
+    };
+    let env = Env {
+        base: 0x2000_0000,
+        epilogue: 0x1fff_0000,
+        lookup: 0x1fff_0100,
+        rt: &rt,
+        feats: Features::probe(),
+        limit_checks: false,
+        block_id: 1,
+    };
+    let mut s = Scratch::default();
+    translate_with(&b, &env, &mut s).unwrap();
+    let mut d = Decoder::with_ip(64, &s.code, env.base, DecoderOptions::NONE);
+    let mut f = IntelFormatter::new();
+    let mut out = Vec::new();
+    for ins in &mut d {
+        let mut t = String::new();
+        f.format(&ins, &mut t);
+        out.push(t);
+    }
+    (ir, out)
+}
+
+/// The instructions of the block body: from after the entry check to the first
+/// write-back of a guest register or exit.
+fn body(code: &[String]) -> Vec<String> {
+    let start = code
+        .iter()
+        .position(|l| l.starts_with("jne"))
+        .map_or(0, |p| p + 1);
+    code[start..]
+        .iter()
+        .take_while(|l| !l.starts_with("mov [rbp") && !l.starts_with("mov qword ptr [rbp"))
+        .cloned()
+        .collect()
+}
+
+/// Register-to-register moves in `code`.
+fn reg_moves(code: &[String]) -> usize {
+    code.iter()
+        .filter(|l| {
+            l.strip_prefix("mov ")
+                .and_then(|x| x.split_once(','))
+                .is_some_and(|(d, s)| !d.contains('[') && !s.contains('[') && !s.ends_with('h'))
+        })
+        .count()
+}
+
+#[test]
+fn w_register_chain_needs_no_copies() {
+    // EOR w0, w2, w0 ; ADD w0, w2, w0 (twice): two loads, four ALU ops, nothing else.
+    let (ir, code) = show(&[0x4a00_0040, 0x0b00_0040, 0x4a00_0040, 0x0b00_0040]);
+    let b = body(&code);
+    assert_eq!(b.len(), 6, "{ir}\n{b:#?}");
+    assert_eq!(reg_moves(&b), 0, "{b:#?}");
+}
+
+#[test]
+fn bitfield_aliases_are_single_instructions() {
+    // SXTW x2, w0: load + MOVSXD.
+    let (ir, code) = show(&[0x9340_7c02]);
+    let b = body(&code);
+    assert_eq!(b.len(), 2, "{ir}\n{b:#?}");
+    assert!(b[1].starts_with("movsxd"), "{b:#?}");
+    // LSL x1, x2, #3: load + SHL.
+    let (ir, code) = show(&[0xd37d_f041]);
+    let b = body(&code);
+    assert_eq!(b.len(), 2, "{ir}\n{b:#?}");
+    assert!(b[1].starts_with("shl"), "{b:#?}");
+    // UBFX x1, x2, #4, #8: load + SHR + AND.
+    let (ir, code) = show(&[0xd344_2c41]);
+    assert_eq!(body(&code).len(), 3, "{ir}\n{code:#?}");
+}
+
+#[test]
+fn register_moves_are_free() {
+    // MOV w4, w1 (ORR w4, wzr, w1): a 32-bit load and the store of X4.
+    let (ir, code) = show(&[0x2a01_03e4]);
+    let b = body(&code);
+    assert_eq!(b.len(), 1, "{ir}\n{code:#?}");
+}
+
+#[test]
+fn conditional_branches_in_mid_block_jump_on_host_flags() {
+    // CMP w8, w1; B.CS +0x124; SUBS w6, w6, #1; B.EQ +0x11c; SXTW x2, w0
+    // (gzip's longest_match). The branches become side exits that jump on the flags of
+    // the CMP/SUBS; NZCV is stored only on the way out, never on the straight path.
+    let (ir, code) = show(&[
+        0x6b01_011f,
+        0x5400_0922,
+        0x7100_04c6,
+        0x5400_08e0,
+        0x9340_7c02,
+    ]);
+    let start = code.iter().position(|l| l.starts_with("jne")).unwrap() + 1;
+    // Up to the SXTW (the block end stores the NZCV of the SUBS).
+    let main: Vec<&String> = code[start..]
+        .iter()
+        .take_while(|l| !l.starts_with("movsxd"))
+        .collect();
+    let jumps = main.iter().filter(|l| l.starts_with('j')).count();
+    assert_eq!(jumps, 2, "{ir}\n{main:#?}");
+    for l in &main {
+        assert!(
+            !l.starts_with("lahf") && !l.starts_with("set") && !l.starts_with("test"),
+            "{ir}\n{main:#?}"
+        );
+    }
+    assert!(
+        code.iter()
+            .any(|l| l.starts_with("lahf") || l.starts_with("seto")),
+        "{code:#?}"
+    );
+}
