@@ -293,6 +293,15 @@ pub struct Helper {
     pub args: &'static [Ty],
 }
 
+impl Helper {
+    /// Whether the helper is a function of its arguments alone: it neither reads nor
+    /// writes the CPU state (the crypto helpers), so guest state around it needs no
+    /// write-back and an unused result can be dropped.
+    pub fn is_pure(&self) -> bool {
+        self.name.starts_with("crypto::")
+    }
+}
+
 /// Why a block stops executing and returns to the runner (besides plain control flow).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ExcKind {

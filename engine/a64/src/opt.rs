@@ -74,6 +74,9 @@ pub fn def_of(op: &Op) -> Option<Temp> {
 }
 
 fn is_pure(op: &Op) -> bool {
+    if let Op::Call { helper, .. } = op {
+        return helper.is_pure();
+    }
     matches!(
         op,
         Op::Const { .. }
@@ -92,6 +95,9 @@ fn is_pure(op: &Op) -> bool {
 
 /// Whether the guest state may be observed (fault, helper, system register) at this op.
 fn observes_state(op: &Op) -> bool {
+    if let Op::Call { helper, .. } = op {
+        return !helper.is_pure();
+    }
     matches!(
         op,
         Op::Load { .. }
@@ -167,6 +173,7 @@ pub fn forward_registers(block: &mut Block) {
             }
             // Helpers and system register writes may change FPCR/FPSR/NZCV (and V for
             // helpers that are careless): forget everything but the X registers and SP.
+            Op::Call { helper, .. } if helper.is_pure() => {}
             Op::Call { .. } | Op::SysWrite { .. } => {
                 for k in known.iter_mut().skip(32) {
                     *k = None;

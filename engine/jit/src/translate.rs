@@ -348,6 +348,8 @@ struct Tr<'a> {
     defer: Vec<bool>,
     /// The deferred NZCV write not yet stored.
     pend: Option<Pend>,
+    /// An op already done by an earlier one (the AESMC/AESIMC of a fused pair).
+    skip: Option<usize>,
     /// Per temp: a fused condition whose only use, a side exit or the block's branch,
     /// jumps on the host flags directly (see [`direct_branches`]).
     direct: Vec<Option<Cc>>,
@@ -555,6 +557,7 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
         root,
         defer,
         pend: None,
+        skip: None,
         direct,
     };
     tr.prologue();
@@ -695,6 +698,7 @@ fn at_op(op: &Op) -> AtOp {
             AtOp::Cold
         }
         Op::ExitIf { .. } => AtOp::Cold,
+        Op::Call { helper, .. } if helper.is_pure() => AtOp::Pass,
         _ => AtOp::Flush,
     }
 }
@@ -1186,6 +1190,28 @@ impl Tr<'_> {
         self.def(dst)
     }
 
+    /// For AESE/AESD (`imm` 0/1) at op `i` defining `t`: the AESMC/AESIMC right after
+    /// it that is the only user of `t` (its index and result), to fuse with it.
+    fn aes_pair(&self, i: usize, t: Temp, imm: u64) -> Option<(usize, Temp)> {
+        let j = (i + 1..self.b.ops.len()).find(|&k| !matches!(self.b.ops[k], Op::Insn { .. }))?;
+        match self.b.ops[j] {
+            Op::Call {
+                dst: Some(d),
+                helper,
+                args,
+                imm: m,
+                ..
+            } if helper.name == "crypto::aes"
+                && m == imm + 2
+                && args[1] == t
+                && self.last[t.0 as usize] == j =>
+            {
+                Some((j, d))
+            }
+            _ => None,
+        }
+    }
+
     /// Gives `dst` the register of its root (see [`free_conversions`]) when the root
     /// holds one; false when `dst` must be computed.
     fn share_root(&mut self, dst: Temp) -> bool {
@@ -1212,6 +1238,10 @@ impl Tr<'_> {
 
     fn op(&mut self, i: usize) {
         let op = self.b.ops[i];
+        if self.skip == Some(i) {
+            self.skip = None;
+            return;
+        }
         if self.pend.is_some() {
             match at_op(&op) {
                 AtOp::Pass | AtOp::Cold => {}
@@ -1380,7 +1410,15 @@ impl Tr<'_> {
             } if inline_helper(helper, imm, self.env.feats) && helper.name == "crypto::aes" => {
                 // AESE = AESENCLAST(d ^ n, 0); AESD = AESDECLAST(d ^ n, 0);
                 // AESMC = AESENC(AESDECLAST(n, 0), 0); AESIMC = AESIMC(n).
+                // AESE + AESMC of its result = AESENC(d ^ n, 0), AESD + AESIMC =
+                // AESDEC(d ^ n, 0).
                 const PXOR: &[u8] = &[0x0f, 0xef];
+                let pair = if imm <= 1 {
+                    self.aes_pair(i, dst, imm)
+                } else {
+                    None
+                };
+                let dst = pair.map_or(dst, |(_, d)| d);
                 self.xmm_load(0, args[1]);
                 if imm <= 1 {
                     self.xmm_load(1, args[0]);
@@ -1388,6 +1426,18 @@ impl Tr<'_> {
                 }
                 self.x0_dirty = true;
                 self.a.sse_rr(PXOR, 1, 1);
+                match (imm, pair) {
+                    (0, Some(_)) => self.a.sse_rr(&[0x0f, 0x38, 0xdc], 0, 1),
+                    (1, Some(_)) => self.a.sse_rr(&[0x0f, 0x38, 0xde], 0, 1),
+                    _ => {}
+                }
+                if let Some((j, _)) = pair {
+                    self.skip = Some(j);
+                    self.def(dst);
+                    self.a.movdqu_store(slot(dst), 0);
+                    self.x0 = Some(dst.0);
+                    return;
+                }
                 match imm {
                     0 => self.a.sse_rr(&[0x0f, 0x38, 0xdd], 0, 1),
                     1 => self.a.sse_rr(&[0x0f, 0x38, 0xdf], 0, 1),
