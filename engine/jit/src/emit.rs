@@ -756,6 +756,16 @@ mod tests {
             (one(|a| a.rorx(R::R9, R::RDX, 12)), "rorx r9,rdx,0Ch"),
             (one(|a| a.movq_xr(0, R::RAX)), "movq xmm0,rax"),
             (one(|a| a.movq_xr(0, R::R9)), "movq xmm0,r9"),
+            (one(|a| a.movq_xr(15, R::RAX)), "movq xmm15,rax"),
+            (
+                one(|a| a.sse_rr(&[0x0f, 0x6c], 15, 14)),
+                "punpcklqdq xmm15,xmm14",
+            ),
+            (one(|a| a.sse_rr(&[0x0f, 0xef], 3, 3)), "pxor xmm3,xmm3"),
+            (
+                one(|a| a.movdqu_store(m(R::R12, 0x70), 15)),
+                "movdqu [r12+70h],xmm15",
+            ),
             (one(|a| a.movq_xx(0, 0)), "movq xmm0,xmm0"),
             (one(|a| a.pshuflw(0, 0, 0)), "pshuflw xmm0,xmm0,0"),
             (

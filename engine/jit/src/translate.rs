@@ -591,6 +591,10 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
     Ok(tr.exits)
 }
 
+/// XMM registers the translator uses only inside one op's code (XMM0..7 carry operands).
+const XSCRATCH: u8 = 15;
+const XSCRATCH2: u8 = 14;
+
 /// Finds the zero-extensions and truncations that need no code: the register of the
 /// source already holds the result, because registers hold values zero-extended from
 /// their type (and 64-bit register reads whose every use truncates to 32 bits load only
@@ -1021,42 +1025,41 @@ impl Tr<'_> {
         }
     }
 
-    /// Copies `t` (any type) into the 16-byte memory at `dst`.
+    /// Copies `t` (any type) into the 16-byte memory at `dst`: one 16-byte store (two
+    /// 8-byte stores read back by a 16-byte load would defeat store forwarding).
     fn put16(&mut self, t: Temp, dst: crate::emit::M) {
-        if self.ty(t) == Ty::I128 {
-            match self.loc[t.0 as usize] {
-                Loc::Const(v) => {
-                    self.a.mov_ri(R::RAX, v as u64);
-                    self.a.store(8, dst, R::RAX);
+        if self.ty(t) == Ty::I128 && self.loc[t.0 as usize] == Loc::Slot {
+            if self.x0_dirty || self.x0_prev != Some(t.0) {
+                self.a.movdqu_load(0, slot(t));
+            }
+            self.a.movdqu_store(dst, 0);
+            self.x0_dirty = true;
+            return;
+        }
+        self.xmm_direct(XSCRATCH, t);
+        self.a.movdqu_store(dst, XSCRATCH);
+    }
+
+    /// XMM `x` = the value of `t`, which is not a 128-bit temp in its slot (a constant,
+    /// or a narrower value zero-extended), built in registers. Clobbers RAX.
+    fn xmm_direct(&mut self, x: u8, t: Temp) {
+        const PXOR: &[u8] = &[0x0f, 0xef];
+        const PUNPCKLQDQ: &[u8] = &[0x0f, 0x6c];
+        match self.loc[t.0 as usize] {
+            Loc::Const(v) if v == 0 => self.a.sse_rr(PXOR, x, x),
+            Loc::Const(v) => {
+                self.a.mov_ri(R::RAX, v as u64);
+                self.a.movq_xr(x, R::RAX);
+                if v >> 64 != 0 {
                     self.a.mov_ri(R::RAX, (v >> 64) as u64);
-                    self.a.store(
-                        8,
-                        crate::emit::M {
-                            disp: dst.disp + 8,
-                            ..dst
-                        },
-                        R::RAX,
-                    );
-                }
-                _ => {
-                    if self.x0_dirty || self.x0_prev != Some(t.0) {
-                        self.a.movdqu_load(0, slot(t));
-                    }
-                    self.a.movdqu_store(dst, 0);
-                    self.x0_dirty = true;
+                    self.a.movq_xr(XSCRATCH2, R::RAX);
+                    self.a.sse_rr(PUNPCKLQDQ, x, XSCRATCH2);
                 }
             }
-        } else {
-            let r = self.get(t, R::RAX);
-            self.a.store(8, dst, r);
-            self.a.store_i(
-                8,
-                crate::emit::M {
-                    disp: dst.disp + 8,
-                    ..dst
-                },
-                0,
-            );
+            _ => {
+                let r = self.get(t, R::RAX);
+                self.a.movq_xr(x, r);
+            }
         }
     }
 
@@ -1858,11 +1861,7 @@ impl Tr<'_> {
         }
         match self.loc[t.0 as usize] {
             Loc::Slot if self.ty(t) == Ty::I128 => self.a.movdqu_load(x, slot(t)),
-            _ => {
-                self.x0_dirty = true;
-                self.put16(t, m(R::R12, off::ARGS + 32));
-                self.a.movdqu_load(x, m(R::R12, off::ARGS + 32));
-            }
+            _ => self.xmm_direct(x, t),
         }
     }
 
@@ -2577,9 +2576,8 @@ impl Tr<'_> {
                 self.a.movdqu_load(0, slot(src));
                 self.a.movdqu_store(hm, 0);
             } else {
-                self.put16(src, m(R::R12, off::ARGS));
-                self.a.movdqu_load(0, m(R::R12, off::ARGS));
-                self.a.movdqu_store(hm, 0);
+                self.xmm_direct(XSCRATCH, src);
+                self.a.movdqu_store(hm, XSCRATCH);
             }
         } else {
             let v = self.get(src, R::RAX);

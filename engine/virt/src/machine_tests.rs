@@ -115,6 +115,7 @@ fn run_on(spsr: u32, payload: &[u32], translate: bool) -> (Cpu, Stats) {
     let mut m = Machine::new(cfg, &mut ram);
     if translate {
         m.enable_jit(code_region(), jit::Features::probe(), true);
+        m.set_hot_after(1);
     }
     m.start_at(B);
     let mut h = TestHost {

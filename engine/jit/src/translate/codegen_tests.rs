@@ -163,3 +163,17 @@ fn aese_aesmc_pairs_are_one_aesenc() {
     let v0_writes = code.iter().filter(|l| l.contains("[rbp+120h],xmm")).count();
     assert_eq!(v0_writes, 1, "{code:#?}");
 }
+
+#[test]
+fn vector_constants_are_built_in_registers() {
+    // MOVI v0.4s, #0; STP q0, q0, [x3] (busybox's strspn table clear). Two 8-byte
+    // stores read back by one 16-byte load stall store forwarding: no memory round trip.
+    let (ir, code) = show(&[0x4f00_0400, 0xad00_0060]);
+    let start = code.iter().position(|l| l.starts_with("jne")).unwrap() + 1;
+    let main: Vec<&String> = code[start..]
+        .iter()
+        .take_while(|l| !l.starts_with("jmp"))
+        .collect();
+    assert!(!main.iter().any(|l| l.contains("[r12+")), "{ir}\n{main:#?}");
+    assert!(main.iter().any(|l| l.starts_with("pxor")), "{main:#?}");
+}

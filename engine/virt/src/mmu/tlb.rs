@@ -111,6 +111,43 @@ pub enum TlbiOp {
     Aside1,
 }
 
+/// Up to [`Blocks::MAX`] distinct >4K mappings: (first page, log2 of pages).
+#[derive(Clone, Copy)]
+struct Blocks {
+    n: usize,
+    over: bool,
+    b: [(u64, u32); Blocks::MAX],
+}
+
+impl Blocks {
+    const MAX: usize = 32;
+    const EMPTY: Blocks = Blocks {
+        n: 0,
+        over: false,
+        b: [(0, 0); Blocks::MAX],
+    };
+
+    fn add(&mut self, lo: u64, sh: u32) {
+        if self.over || self.b[..self.n].contains(&(lo, sh)) {
+            return;
+        }
+        if self.n == Self::MAX {
+            self.over = true;
+        } else {
+            self.b[self.n] = (lo, sh);
+            self.n += 1;
+        }
+    }
+
+    /// Whether page `vpn` may lie in one of the mappings.
+    fn may_cover(&self, vpn: u64) -> bool {
+        self.over
+            || self.b[..self.n]
+                .iter()
+                .any(|&(lo, sh)| vpn >> sh == lo >> sh)
+    }
+}
+
 /// The software TLB.
 pub struct Tlb {
     sets: Box<[[Entry; WAYS]]>,
@@ -121,6 +158,9 @@ pub struct Tlb {
     tcr: u64,
     /// Per VA half (VA\[55\]), the page range spanned by cached >4K mappings (lo > hi: none).
     blk: [(u64, u64); 2],
+    /// Per VA half, the distinct >4K mappings cached (while there are few), so that a
+    /// TLBI of a page inside the span but outside every block skips the full scan.
+    blocks: [Blocks; 2],
     /// Bumped whenever entries are dropped (flushes, TLBI): copies of translations
     /// kept elsewhere (the translator's TLB) must be dropped when it changes.
     pub gen: u64,
@@ -165,6 +205,7 @@ impl Tlb {
             key: (u64::MAX, u64::MAX, u64::MAX),
             tcr: 0,
             blk: [(u64::MAX, 0); 2],
+            blocks: [Blocks::EMPTY; 2],
             gen: 0,
             pending: Pending {
                 full: true,
@@ -242,9 +283,11 @@ impl Tlb {
             let sh = u32::from(t.attrs.block_shift) - 12;
             let lo = vpn >> sh << sh;
             let hi = lo | ((1u64 << sh) - 1);
-            let r = &mut self.blk[((vpn >> 43) & 1) as usize];
+            let half = ((vpn >> 43) & 1) as usize;
+            let r = &mut self.blk[half];
             r.0 = r.0.min(lo);
             r.1 = r.1.max(hi);
+            self.blocks[half].add(lo, sh);
         }
         let set = &mut self.sets[set_index(vpn)];
         let asid = t.attrs.asid;
@@ -287,13 +330,13 @@ impl Tlb {
             *s = [Entry::EMPTY; WAYS];
         }
         self.blk = [(u64::MAX, 0); 2];
+        self.blocks = [Blocks::EMPTY; 2];
     }
 
     /// Invalidates the translations of page `vpn` (canonical VA >> 12): for
     /// `asid = Some(a)`, global ones and those of ASID `a`; for `None`, all.
     fn invalidate_vpn(&mut self, vpn: u64, asid: Option<u16>) {
-        let (lo, hi) = self.blk[((vpn >> 43) & 1) as usize];
-        if lo <= vpn && vpn <= hi {
+        if self.in_block(vpn) {
             // Maybe part of a larger mapping: its other 4 KiB pieces go too.
             self.pending.large = true;
             self.note_vpn(vpn);
@@ -310,8 +353,16 @@ impl Tlb {
 
     /// Removes every entry for which `kill` holds, and recomputes the spans of
     /// the remaining >4K entries (so they shrink back as such entries go).
+    /// Whether page `vpn` may be part of a cached >4K mapping.
+    fn in_block(&self, vpn: u64) -> bool {
+        let half = ((vpn >> 43) & 1) as usize;
+        let (lo, hi) = self.blk[half];
+        lo <= vpn && vpn <= hi && self.blocks[half].may_cover(vpn)
+    }
+
     fn scan_remove(&mut self, kill: impl Fn(&Entry) -> bool) {
         let mut blk = [(u64::MAX, 0u64); 2];
+        let mut blocks = [Blocks::EMPTY; 2];
         for s in self.sets.iter_mut() {
             for e in s.iter_mut() {
                 if e.vpn == INVALID {
@@ -322,13 +373,16 @@ impl Tlb {
                 } else if e.attrs.block_shift > 12 {
                     let sh = u32::from(e.attrs.block_shift) - 12;
                     let lo = e.vpn >> sh << sh;
-                    let r = &mut blk[((e.vpn >> 43) & 1) as usize];
+                    let half = ((e.vpn >> 43) & 1) as usize;
+                    let r = &mut blk[half];
                     r.0 = r.0.min(lo);
                     r.1 = r.1.max(lo | ((1u64 << sh) - 1));
+                    blocks[half].add(lo, sh);
                 }
             }
         }
         self.blk = blk;
+        self.blocks = blocks;
     }
 
     /// Executes a TLBI whose register operand is `xt` (ignored for VMALLE1):
@@ -350,9 +404,7 @@ impl Tlb {
 
     /// Whether a TLBI by VA for `va` would scan the whole array (for tests and statistics).
     pub fn va_needs_scan(&self, va: u64) -> bool {
-        let vpn = self.canon(va) >> 12;
-        let (lo, hi) = self.blk[((vpn >> 43) & 1) as usize];
-        lo <= vpn && vpn <= hi
+        self.in_block(self.canon(va) >> 12)
     }
 
     /// Number of valid entries (for tests and statistics).

@@ -3,6 +3,7 @@
 //! console on stdin/stdout. The package is what `guest-package` writes.
 //! Ctrl-A x quits (like QEMU). Exit status 0 on PSCI SYSTEM_OFF.
 //! Env: `A64_PROFILE=1` prints the hottest guest code addresses at exit;
+//! `A64_HOT_AFTER=N` translates a block on its Nth run (default 1, the first);
 //! `A64_PERFMAP=1` writes /tmp/perf-PID.map (translated blocks) for `perf report`.
 
 use std::io::Write;
@@ -247,6 +248,12 @@ fn run() -> Result<ExitCode, String> {
         let region = launcher::jitmem::code_region(128 << 20)
             .map_err(|e| format!("cannot map memory for translated code: {e}"))?;
         m.enable_jit(region, jit::Features::probe(), true);
+        if let Some(n) = std::env::var("A64_HOT_AFTER")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            m.set_hot_after(n);
+        }
     }
     let mut host = Host {
         start: Instant::now(),
