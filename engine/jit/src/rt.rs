@@ -164,6 +164,12 @@ pub mod off {
     pub const TPIDRRO: i32 = offset_of!(Cpu, tpidrro_el0) as i32;
     pub const MON_VALID: i32 =
         (offset_of!(Cpu, monitor) + offset_of!(a64::state::Monitor, valid)) as i32;
+    pub const MON_SIZE: i32 =
+        (offset_of!(Cpu, monitor) + offset_of!(a64::state::Monitor, size)) as i32;
+    pub const MON_ADDR: i32 =
+        (offset_of!(Cpu, monitor) + offset_of!(a64::state::Monitor, addr)) as i32;
+    pub const MON_VALUE: i32 =
+        (offset_of!(Cpu, monitor) + offset_of!(a64::state::Monitor, value)) as i32;
     pub const EL: i32 = offset_of!(Cpu, el) as i32;
 }
 

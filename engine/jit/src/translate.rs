@@ -41,6 +41,8 @@ pub struct Features {
     pub flag_pext: bool,
     /// BMI2 (RORX in the TLB probe).
     pub bmi2: bool,
+    /// BMI1 (TZCNT for RBIT + CLZ).
+    pub bmi1: bool,
 }
 
 impl Features {
@@ -62,6 +64,7 @@ impl Features {
             sse42: l1 & (1 << 20) != 0,
             flag_pext: crate::fast_pext(bmi2),
             bmi2,
+            bmi1: l7 & (1 << 3) != 0,
         }
     }
 }
@@ -238,6 +241,12 @@ enum ColdKind {
         target: u64,
         rest: u32,
     },
+    /// A store-exclusive that missed the TLB (or is misaligned): the run-time function
+    /// does it all; its status goes to ECX.
+    StoreExcl {
+        src: Temp,
+        attr: MemAttr,
+    },
 }
 
 #[derive(Clone, Copy)]
@@ -350,6 +359,9 @@ struct Tr<'a> {
     pend: Option<Pend>,
     /// An op already done by an earlier one (the AESMC/AESIMC of a fused pair).
     skip: Option<usize>,
+    /// Per temp: a CLZ of an RBIT of this value (a TZCNT; see [`count_trailing`]), or,
+    /// for that RBIT's result, a marker that it needs no code.
+    ctz: Vec<Option<Temp>>,
     /// Per temp: a fused condition whose only use, a side exit or the block's branch,
     /// jumps on the host flags directly (see [`direct_branches`]).
     direct: Vec<Option<Cc>>,
@@ -391,6 +403,7 @@ pub struct Scratch {
     known_width: Vec<u8>,
     defer: Vec<bool>,
     direct: Vec<Option<Cc>>,
+    ctz: Vec<Option<Temp>>,
     /// The code of the last block translated.
     pub code: Vec<u8>,
 }
@@ -491,6 +504,10 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
     let mut root = reset(&mut s.root, nt, 0u32);
     let mut known_width = reset(&mut s.known_width, nt, 0u8);
     free_conversions(b, &only_low, &mut last, &mut root, &mut known_width);
+    let mut ctz = reset(&mut s.ctz, nt, None);
+    if env.feats.bmi1 {
+        count_trailing(b, &defat, &plain_uses, &root, &mut last, &mut ctz);
+    }
     let mut defer = reset(&mut s.defer, nops, false);
     defer_nzcv(b, &flags_def, &mut plain_uses, &root, &mut last, &mut defer);
     let mut direct = reset(&mut s.direct, nt, None);
@@ -559,6 +576,7 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
         pend: None,
         skip: None,
         direct,
+        ctz,
     };
     tr.prologue();
     for i in 0..nops {
@@ -585,6 +603,7 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
     s.root = tr.root;
     s.defer = tr.defer;
     s.direct = tr.direct;
+    s.ctz = tr.ctz;
     s.known_width = known_width;
     s.calls = calls;
     s.before = before;
@@ -701,6 +720,7 @@ fn at_op(op: &Op) -> AtOp {
         Op::Load { attr, .. } | Op::Store { attr, .. } if !attr.exclusive && !attr.unpriv => {
             AtOp::Cold
         }
+        Op::Load { attr, .. } | Op::StoreExcl { attr, .. } if inline_excl(attr) => AtOp::Cold,
         Op::ExitIf { .. } => AtOp::Cold,
         Op::Call { helper, .. } if helper.is_pure() => AtOp::Pass,
         _ => AtOp::Flush,
@@ -807,12 +827,60 @@ fn direct_branches(
     }
 }
 
+/// Finds CLZ(RBIT(x)) whose RBIT result has no other use: one TZCNT of `x`. Marks the
+/// CLZ result with `x` and the RBIT result with itself (no code), and keeps `x` alive
+/// until the CLZ.
+fn count_trailing(
+    b: &Block,
+    defat: &[usize],
+    plain_uses: &[u32],
+    root: &[u32],
+    last: &mut [usize],
+    ctz: &mut [Option<Temp>],
+) {
+    for (i, op) in b.ops.iter().enumerate() {
+        let Op::Un {
+            op: UnOp::Clz,
+            ty,
+            dst,
+            a,
+        } = *op
+        else {
+            continue;
+        };
+        if !matches!(ty, Ty::I32 | Ty::I64) || plain_uses[a.0 as usize] != 1 {
+            continue;
+        }
+        let Some(&Op::Un {
+            op: UnOp::Rbit,
+            ty: t2,
+            dst: r,
+            a: x,
+        }) = b.ops.get(defat[a.0 as usize])
+        else {
+            continue;
+        };
+        if r != a || t2 != ty {
+            continue;
+        }
+        ctz[dst.0 as usize] = Some(x);
+        ctz[a.0 as usize] = Some(a);
+        for t in [x.0 as usize, root[x.0 as usize] as usize] {
+            if last[t] == usize::MAX || last[t] < i {
+                last[t] = i;
+            }
+        }
+    }
+}
+
 /// Whether an op always calls out (so values living across it prefer callee-saved registers).
 fn always_calls(op: &Op, b: &Block, f: Features) -> bool {
     match *op {
         Op::Call { helper, imm, .. } if inline_helper(helper, imm, f) => false,
-        Op::Call { .. } | Op::StoreExcl { .. } | Op::DcZva { .. } => true,
-        Op::Load { attr, .. } | Op::Store { attr, .. } => attr.exclusive || attr.unpriv,
+        Op::StoreExcl { attr, .. } => !inline_excl(attr),
+        Op::Call { .. } | Op::DcZva { .. } => true,
+        Op::Load { attr, .. } => attr.unpriv || attr.exclusive && !inline_excl(attr),
+        Op::Store { attr, .. } => attr.exclusive || attr.unpriv,
         Op::SysRead { reg, .. } => !inline_sysreg(reg),
         Op::SysWrite { reg, .. } => !inline_sysreg(reg),
         Op::Bin { op, ty, .. } | Op::BinImm { op, ty, .. } => !bin_inline(op, ty),
@@ -821,6 +889,11 @@ fn always_calls(op: &Op, b: &Block, f: Features) -> bool {
         Op::Select { dst, .. } => b.temps[dst.0 as usize] == Ty::I128,
         _ => false,
     }
+}
+
+/// Exclusive accesses of up to 8 bytes run inline (the monitor lives in the CPU block).
+fn inline_excl(attr: MemAttr) -> bool {
+    !attr.unpriv && attr.size <= 8
 }
 
 fn inline_sysreg(r: SysReg) -> bool {
@@ -1309,6 +1382,23 @@ impl Tr<'_> {
                 a,
                 imm,
             } => self.bin(i, op, ty, dst, a, Ok(imm)),
+            Op::Un {
+                op: UnOp::Rbit,
+                dst,
+                ..
+            } if self.ctz[dst.0 as usize] == Some(dst) => {}
+            Op::Un {
+                op: UnOp::Clz,
+                ty,
+                dst,
+                ..
+            } if self.ctz[dst.0 as usize].is_some() => {
+                let x = self.ctz[dst.0 as usize].unwrap_or(dst);
+                let xr = self.get(x, R::RAX);
+                let d = self.def(dst);
+                self.a.f3op(ty == Ty::I64, 0xbc, d, xr);
+                self.fin(dst, d);
+            }
             Op::Un { op, ty, dst, a } => self.un(i, op, ty, dst, a),
             Op::Zext { dst, .. } | Op::Trunc { dst, .. } if self.share_root(dst) => {}
             Op::Zext { dst, src } | Op::Trunc { dst, src } => self.ext(i, dst, src, false),
@@ -1355,6 +1445,12 @@ impl Tr<'_> {
             }
             Op::Load { dst, addr, attr } => self.load(i, dst, addr, attr),
             Op::Store { addr, src, attr } => self.store(i, addr, src, attr),
+            Op::StoreExcl {
+                status,
+                addr,
+                src,
+                attr,
+            } if inline_excl(attr) => self.store_excl(i, status, addr, src, attr),
             Op::StoreExcl {
                 status,
                 addr,
@@ -2502,6 +2598,32 @@ impl Tr<'_> {
     }
 
     fn load(&mut self, i: usize, dst: Temp, addr: Temp, attr: MemAttr) {
+        if attr.exclusive && inline_excl(attr) {
+            // As a plain load, then the monitor is armed with the address and value
+            // (the slow path's run-time function arms it itself).
+            let ar = self.addr_reg(addr);
+            let miss = self.tlb_probe(ar, attr, false);
+            let d = self.def(dst);
+            self.a.load(attr.size, d, mi(R::RCX, ar, 1, 0));
+            self.a.store(8, m(R::RBP, off::MON_ADDR), ar);
+            self.a.store(8, m(R::RBP, off::MON_VALUE), d);
+            self.a.store_i(8, m(R::RBP, off::MON_VALUE + 8), 0);
+            self.a.store_i8(m(R::RBP, off::MON_SIZE), attr.size);
+            self.a.store_i8(m(R::RBP, off::MON_VALID), 1);
+            self.fin(dst, d);
+            let resume = self.a.pos();
+            let live = self.live_caller_saved(i, Some(dst));
+            self.cold.push(Cold {
+                fix: miss,
+                resume,
+                kind: ColdKind::Load { dst, attr },
+                addr,
+                pc: self.pc,
+                live,
+                pend: self.pend,
+            });
+            return;
+        }
         if attr.exclusive || attr.unpriv {
             let f = self.env.rt.load;
             let pa = rt::pack_attr(attr);
@@ -2594,6 +2716,58 @@ impl Tr<'_> {
             live,
             pend: self.pend,
         });
+    }
+
+    /// Store-exclusive of up to 8 bytes: succeeds (status 0) when the monitor holds
+    /// this address and size and memory still holds the value the load-exclusive read;
+    /// the monitor is cleared either way. Misaligned accesses and TLB misses take the
+    /// run-time function (which faults as needed).
+    fn store_excl(&mut self, i: usize, status: Temp, addr: Temp, src: Temp, attr: MemAttr) {
+        let ar = self.addr_reg(addr);
+        let mut slow = Vec::new();
+        if attr.size > 1 {
+            self.a.test_ri(true, ar, i32::from(attr.size) - 1);
+            slow.push(self.a.jcc_fwd(Cc::Ne));
+        }
+        self.a.cmp_m8i(m(R::RBP, off::MON_VALID), 0);
+        let f1 = self.a.jcc_fwd(Cc::E);
+        self.a.alu_rm(true, Alu::Cmp, ar, m(R::RBP, off::MON_ADDR));
+        let f2 = self.a.jcc_fwd(Cc::Ne);
+        self.a.cmp_m8i(m(R::RBP, off::MON_SIZE), attr.size as i8);
+        let f3 = self.a.jcc_fwd(Cc::Ne);
+        slow.push(self.tlb_probe(ar, attr, true));
+        self.a.store_i8(m(R::RBP, off::MON_VALID), 0);
+        self.a.load(attr.size, R::RAX, mi(R::RCX, ar, 1, 0));
+        self.a
+            .alu_rm(true, Alu::Cmp, R::RAX, m(R::RBP, off::MON_VALUE));
+        let f4 = self.a.jcc_fwd(Cc::Ne);
+        let v = self.get(src, R::RAX);
+        self.a.store(attr.size, mi(R::RCX, ar, 1, 0), v);
+        self.mov_nf(R::RCX, 0);
+        let ok = self.a.jmp_fwd();
+        for f in [f1, f2, f3] {
+            self.a.bind(f);
+        }
+        self.a.store_i8(m(R::RBP, off::MON_VALID), 0);
+        self.a.bind(f4);
+        self.a.mov_ri(R::RCX, 1);
+        self.a.bind(ok);
+        let resume = self.a.pos();
+        let live = self.live_caller_saved(i, Some(status));
+        for fix in slow {
+            self.cold.push(Cold {
+                fix,
+                resume,
+                kind: ColdKind::StoreExcl { src, attr },
+                addr,
+                pc: self.pc,
+                live,
+                pend: self.pend,
+            });
+        }
+        let d = self.def(status);
+        self.a.mov_rr(false, d, R::RCX);
+        self.fin(status, d);
     }
 
     fn sys_read(&mut self, i: usize, dst: Temp, reg: SysReg) {
@@ -2829,13 +3003,27 @@ impl Tr<'_> {
                 continue;
             }
             self.save(&c.live);
+            if let ColdKind::StoreExcl { src, attr } = c.kind {
+                self.put16(src, m(R::R12, off::ARGS));
+                self.arg_addr(c.addr);
+                self.a.mov_rr(true, R::RDI, R::R12);
+                self.a.mov_ri(R::RDX, rt::pack_attr(attr));
+                self.call_abs(self.env.rt.store_excl);
+                self.a.alu_ri(false, Alu::Cmp, R::RAX, 2);
+                let fx = self.a.jcc_fwd(Cc::E);
+                self.fault_exits.push((fx, c.pc));
+                self.a.mov_rr(false, R::RCX, R::RAX);
+                self.restore(&c.live);
+                self.a.jmp_to(c.resume);
+                continue;
+            }
             let (f, attr) = match c.kind {
                 ColdKind::Load { attr, .. } => (self.env.rt.load, attr),
                 ColdKind::Store { src, attr } => {
                     self.put16(src, m(R::R12, off::ARGS));
                     (self.env.rt.store, attr)
                 }
-                ColdKind::Side { .. } => continue,
+                ColdKind::Side { .. } | ColdKind::StoreExcl { .. } => continue,
             };
             self.arg_addr(c.addr);
             self.a.mov_rr(true, R::RDI, R::R12);

@@ -43,6 +43,7 @@ pub(crate) fn show(words: &[u32]) -> (String, Vec<String>) {
             sse42: true,
             flag_pext: true,
             bmi2: true,
+            bmi1: true,
         },
         limit_checks: false,
         block_id: 1,
@@ -176,4 +177,13 @@ fn vector_constants_are_built_in_registers() {
         .collect();
     assert!(!main.iter().any(|l| l.contains("[r12+")), "{ir}\n{main:#?}");
     assert!(main.iter().any(|l| l.starts_with("pxor")), "{main:#?}");
+}
+
+#[test]
+fn rbit_clz_is_one_tzcnt() {
+    // RBIT x1, x0; CLZ x1, x1 (count trailing zeros, as in strlen/memchr).
+    let (ir, code) = show(&[0xdac0_0001, 0xdac0_1021]);
+    let b = body(&code);
+    assert_eq!(b.len(), 2, "{ir}\n{b:#?}");
+    assert!(b[1].starts_with("tzcnt"), "{b:#?}");
 }
