@@ -8,6 +8,8 @@ use a64::state::Cpu;
 
 /// Entries per software-TLB table (one table per access mode).
 pub const TLB_SIZE: usize = 4096;
+/// Software-TLB table sets, one per recently used ASID.
+pub const ASID_SETS: usize = 4;
 /// Entries in the indirect-branch jump cache.
 pub const JC_SIZE: usize = 16384;
 /// Spill slots for temporaries (16 bytes each).
@@ -119,17 +121,30 @@ pub struct Ctx {
     pub ret: u128,
     /// Spill slots.
     pub temps: [u128; MAX_TEMPS],
-    /// Software-TLB tables: EL0, EL1, EL1 with PAN.
-    pub tlbs: [[TlbEntry; TLB_SIZE]; 3],
+    /// Software-TLB tables: [`ASID_SETS`] sets (one per recent ASID) of three (EL0, EL1,
+    /// EL1 with PAN); table `3 * set + mode`.
+    pub tlbs: [[TlbEntry; TLB_SIZE]; 3 * ASID_SETS],
     /// log2 of the mapping size behind each entry (not read by generated code).
-    pub shifts: [[u8; TLB_SIZE]; 3],
+    pub shifts: [[u8; TLB_SIZE]; 3 * ASID_SETS],
     /// Index of the current table in `tlbs`.
     pub cur: usize,
+    /// The current set, and the ASID each set holds entries of (None: empty).
+    pub set: usize,
+    set_asid: [Option<u16>; ASID_SETS],
+    /// Use stamps of the sets (least recently used is replaced).
+    set_used: [u64; ASID_SETS],
+    /// Host pages that may have write tags (a 4096-bit filter on the page number):
+    /// revoking writes to a page outside it needs no scan.
+    wpages: [u64; 64],
     /// (table, slot) of entries filled from mappings larger than 4 KiB (may hold stale
     /// ones; `large_overflow` when some were not recorded).
     pub large: alloc::vec::Vec<(u8, u16)>,
     /// More large fills happened than `large` records.
     pub large_overflow: bool,
+    /// The ASID [`Ctx::select_asid`] was last given.
+    asid_now: Option<u16>,
+    /// Use counter for `set_used`.
+    stamp: u64,
     /// The jump cache.
     pub jcache: [JcEntry; JC_SIZE],
 }
@@ -195,11 +210,17 @@ impl Ctx {
             core::ptr::addr_of_mut!((*p).args).write([0; 3]);
             core::ptr::addr_of_mut!((*p).ret).write(0);
             core::ptr::addr_of_mut!((*p).temps).write([0; MAX_TEMPS]);
-            core::ptr::addr_of_mut!((*p).tlbs).write([[TlbEntry::EMPTY; TLB_SIZE]; 3]);
-            core::ptr::addr_of_mut!((*p).shifts).write([[12; TLB_SIZE]; 3]);
+            core::ptr::addr_of_mut!((*p).tlbs).write([[TlbEntry::EMPTY; TLB_SIZE]; 3 * ASID_SETS]);
+            core::ptr::addr_of_mut!((*p).shifts).write([[12; TLB_SIZE]; 3 * ASID_SETS]);
             core::ptr::addr_of_mut!((*p).cur).write(0);
+            core::ptr::addr_of_mut!((*p).set).write(0);
+            core::ptr::addr_of_mut!((*p).set_asid).write([None; ASID_SETS]);
+            core::ptr::addr_of_mut!((*p).set_used).write([0; ASID_SETS]);
+            core::ptr::addr_of_mut!((*p).wpages).write([0; 64]);
             core::ptr::addr_of_mut!((*p).large).write(alloc::vec::Vec::new());
             core::ptr::addr_of_mut!((*p).large_overflow).write(false);
+            core::ptr::addr_of_mut!((*p).asid_now).write(None);
+            core::ptr::addr_of_mut!((*p).stamp).write(0);
             core::ptr::addr_of_mut!((*p).jcache).write([JcEntry::EMPTY; JC_SIZE]);
             let tlb = core::ptr::addr_of_mut!((*p).tlbs) as *mut TlbEntry;
             core::ptr::addr_of_mut!((*p).tlb_cur).write(tlb);
@@ -220,13 +241,47 @@ impl Ctx {
         };
     }
 
-    /// Empties every software-TLB table.
+    /// Empties every software-TLB table (of every ASID).
     pub fn flush_tlb(&mut self) {
         for t in self.tlbs.iter_mut() {
             t.fill(TlbEntry::EMPTY);
         }
         self.large.clear();
         self.large_overflow = false;
+        self.set_asid = [None; ASID_SETS];
+        self.set_asid[self.set] = self.asid_now;
+        self.wpages = [0; 64];
+    }
+
+    /// Switches to the table set of `asid` (the guest's current ASID). Each set keeps
+    /// the entries made under one ASID, so switching back and forth between processes
+    /// keeps their translations (global ones are refilled per set). The least recently
+    /// used set is emptied for a new ASID. TLB maintenance applies to every set.
+    pub fn select_asid(&mut self, asid: u16) {
+        self.asid_now = Some(asid);
+        self.stamp += 1;
+        let k = match self.set_asid.iter().position(|&a| a == Some(asid)) {
+            Some(k) => k,
+            None => {
+                let k = (0..ASID_SETS)
+                    .min_by_key(|&k| (self.set_asid[k].is_some(), self.set_used[k]))
+                    .unwrap_or(0);
+                for t in &mut self.tlbs[3 * k..3 * k + 3] {
+                    t.fill(TlbEntry::EMPTY);
+                }
+                for sh in &mut self.shifts[3 * k..3 * k + 3] {
+                    sh.fill(12);
+                }
+                self.large.retain(|&(t, _)| usize::from(t) / 3 != k);
+                self.set_asid[k] = Some(asid);
+                k
+            }
+        };
+        self.set_used[k] = self.stamp;
+        self.set = k;
+        let mode = self.cur % 3;
+        self.cur = 3 * k + mode;
+        self.tlb_cur = &mut self.tlbs[self.cur][0];
     }
 
     /// Drops the entries of the page holding `va` from every table; with `large`, also
@@ -291,6 +346,10 @@ impl Ctx {
 
     /// Revokes write permission to host page `host` (it now holds translated code).
     pub fn revoke_page(&mut self, host: u64) {
+        let bit = (host >> 12) as usize & 4095;
+        if self.wpages[bit / 64] & (1 << (bit % 64)) == 0 {
+            return;
+        }
         for t in self.tlbs.iter_mut() {
             for e in t.iter_mut() {
                 if e.tag_w != NO_TAG && e.tag_w.wrapping_add(e.addend) == host {
@@ -326,6 +385,7 @@ impl Ctx {
                 e.tag_w = NO_TAG;
             }
         }
+        self.wpages = [0; 64];
     }
 
     /// Empties the jump cache.
@@ -335,7 +395,7 @@ impl Ctx {
 
     /// Selects the TLB table of mode `m` (0 EL0, 1 EL1, 2 EL1 with PAN).
     pub fn select_mode(&mut self, m: usize, ctx_bits: u64) {
-        self.cur = m.min(2);
+        self.cur = 3 * self.set + m.min(2);
         self.tlb_cur = &mut self.tlbs[self.cur][0];
         self.ctx_bits = ctx_bits;
     }
@@ -368,7 +428,11 @@ impl Ctx {
         }
         match kind {
             0 => e.tag_r = page,
-            1 => e.tag_w = page,
+            1 => {
+                e.tag_w = page;
+                let bit = (host as u64 >> 12) as usize & 4095;
+                self.wpages[bit / 64] |= 1 << (bit % 64);
+            }
             _ => e.tag_x = page,
         }
     }

@@ -283,7 +283,7 @@ pub struct Machine<'r> {
     cache_bytes: usize,
     /// The translator (None: the interpreter runs every block).
     jit: Option<jit::Jit>,
-    /// (TLB generation, ASID) the translator's TLB was filled under.
+    /// (1 once set, ASID) the translator's TLB tables were selected for.
     jit_tlb_key: (u64, u16),
     /// Code-page generation the translator's write paths were checked against.
     jit_code_gen: u64,
@@ -322,7 +322,7 @@ impl<'r> Machine<'r> {
             jit: None,
             code_map: None,
             hot_after: HOT_AFTER,
-            jit_tlb_key: (u64::MAX, 0),
+            jit_tlb_key: (0, 0),
             jit_code_gen: u64::MAX,
             pending_chain: None,
         }
@@ -925,14 +925,18 @@ fn run_jit(
     use jit::rt::exit;
     let pending = sys.tlb.take_pending();
     let asid = sys.asid();
-    if pending.full || asid != tlb_key.1 {
+    if pending.full {
         j.ctx.flush_tlb();
         stats.jit_tlb_flushes[0] += 1;
-        *tlb_key = (0, asid);
     } else {
         for &vpn in &pending.vpns[..pending.n] {
             j.ctx.invalidate_va(vpn << 12, pending.large);
         }
+    }
+    if asid != tlb_key.1 || tlb_key.0 == 0 {
+        // Each recent ASID keeps its own tables (see `Ctx::select_asid`).
+        j.ctx.select_asid(asid);
+        *tlb_key = (1, asid);
     }
     if sys.code_gen != *code_gen {
         let lost = sys.code_gen.wrapping_sub(*code_gen) != sys.new_code.len() as u64;
