@@ -133,3 +133,38 @@ fn translator_with_a_tiny_code_cache() {
         );
     }
 }
+
+/// The translator with only 3 host registers for temps: values spill to memory all the
+/// time, around TLB misses, side exits and deferred flag writes. Same output as
+/// qemu-aarch64.
+#[test]
+fn translator_with_three_registers() {
+    let _ = a64_user();
+    for name in [
+        "sort",
+        "int_hash",
+        "printf_formats",
+        "atomics_bits",
+        "malloc_heavy",
+    ] {
+        let prog = build(name);
+        let dir = work_dir(&format!("regs3-{name}"));
+        let q = run_with(std::path::Path::new("qemu-aarch64"), &prog, &[], b"", &dir);
+        let j = run_jit_with_env(&prog, &dir, &[("A64_JIT_REGS", "3")]);
+        assert_eq!(
+            (String::from_utf8_lossy(&q.stdout), q.status),
+            (String::from_utf8_lossy(&j.stdout), j.status),
+            "{name}: qemu-aarch64 and the translator with 3 registers differ\n{}",
+            String::from_utf8_lossy(&j.stderr)
+        );
+        assert!(!j.stdout.is_empty(), "{name} printed nothing");
+        let err = String::from_utf8_lossy(&j.stderr);
+        let spills: u64 = err
+            .split("spills: ")
+            .nth(1)
+            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        assert!(spills > 100, "{name}: hardly any spills:\n{err}");
+    }
+}

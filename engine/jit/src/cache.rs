@@ -45,6 +45,8 @@ pub struct JitStats {
     pub chains: u64,
     /// Code cache flushes.
     pub flushes: u64,
+    /// Temps the register allocator moved to memory.
+    pub spills: u64,
 }
 
 /// An executable region for translated code.
@@ -83,6 +85,8 @@ pub struct Jit {
     limit_checks: bool,
     /// Translation buffers.
     scratch: Scratch,
+    /// Host registers temps may use (see [`Jit::set_max_regs`]).
+    max_regs: usize,
 }
 
 const ENTRY_ALIGN: usize = 16;
@@ -104,6 +108,7 @@ impl Jit {
             stats: JitStats::default(),
             limit_checks: true,
             scratch: Scratch::default(),
+            max_regs: 9,
         };
         j.write_stubs();
         j
@@ -198,6 +203,13 @@ impl Jit {
         self.used = self.stubs_end;
     }
 
+    /// Lets translated code keep temps in only `n` host registers (1..=9; 9 by
+    /// default): fewer exercise the spilling paths (tests). Flushes.
+    pub fn set_max_regs(&mut self, n: usize) {
+        self.max_regs = n.clamp(1, 9);
+        self.flush();
+    }
+
     /// Whether block entries check the instruction limit as well as the event byte
     /// (needed when the host has no interrupt flag and relies on time slices). Flushes.
     pub fn set_limit_checks(&mut self, on: bool) {
@@ -249,8 +261,10 @@ impl Jit {
             feats: self.feats,
             limit_checks: self.limit_checks,
             block_id: id,
+            max_regs: self.max_regs,
         };
         let exits = translate_with(b, &env, &mut self.scratch)?;
+        self.stats.spills = self.scratch.spills;
         let code = &self.scratch.code;
         let n = code.len();
         if self.used + n > self.code.len {

@@ -96,6 +96,8 @@ pub struct Env<'a> {
     pub limit_checks: bool,
     /// Index of the block (exit codes name it).
     pub block_id: u32,
+    /// How many host registers temps may use (9; fewer to test spilling).
+    pub max_regs: usize,
 }
 
 /// What a block exit record means.
@@ -259,6 +261,23 @@ struct Cold {
     live: Live,
     /// The NZCV write still owed at this point (stored before leaving the block).
     pend: Option<Pend>,
+    /// Where the temps this path reads or writes were at this point (a temp may be
+    /// spilled to its slot later in the block).
+    snap: Snap,
+}
+
+/// Locations of up to five temps at one point of the block.
+#[derive(Clone, Copy)]
+struct Snap {
+    n: usize,
+    t: [(u32, Loc); 5],
+}
+
+impl Snap {
+    const EMPTY: Snap = Snap {
+        n: 0,
+        t: [(0, Loc::None); 5],
+    };
 }
 
 /// A deferred NZCV write: the flags of this computation, recomputed from its operands
@@ -294,6 +313,7 @@ impl Cold {
             n: 0,
         },
         pend: None,
+        snap: Snap::EMPTY,
     };
 }
 
@@ -359,6 +379,20 @@ struct Tr<'a> {
     pend: Option<Pend>,
     /// An op already done by an earlier one (the AESMC/AESIMC of a fused pair).
     skip: Option<usize>,
+    /// The op being translated, its operands and the temps it defined so far (not to
+    /// be spilled while it runs).
+    cur_op: usize,
+    cur_uses: ([Temp; 3], usize),
+    cur_defs: ([u32; 4], usize),
+    /// Per register: some other temp shares it (a free conversion), so its owner
+    /// cannot be spilled.
+    shared: [bool; 16],
+    /// (temp, register, code position): `fin` just stored the temp from the register.
+    just_stored: Option<(u32, R, usize)>,
+    /// Temps moved from a register to their slot.
+    spills: u64,
+    /// Spilling is off (between a call and the reload of the registers it saved).
+    no_spill: bool,
     /// Per temp: a CLZ of an RBIT of this value (a TZCNT; see [`count_trailing`]), or,
     /// for that RBIT's result, a marker that it needs no code.
     ctz: Vec<Option<Temp>>,
@@ -406,6 +440,8 @@ pub struct Scratch {
     ctz: Vec<Option<Temp>>,
     /// The code of the last block translated.
     pub code: Vec<u8>,
+    /// Temps spilled from registers so far (all blocks).
+    pub spills: u64,
 }
 
 /// Resets `v` to `n` copies of `x`, keeping its allocation.
@@ -575,6 +611,13 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
         defer,
         pend: None,
         skip: None,
+        cur_op: 0,
+        cur_uses: ([Temp(0); 3], 0),
+        cur_defs: ([0; 4], 0),
+        shared: [false; 16],
+        just_stored: None,
+        spills: 0,
+        no_spill: false,
         direct,
         ctz,
     };
@@ -601,6 +644,7 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
     s.narrow = tr.narrow;
     s.only_low = tr.only_low;
     s.root = tr.root;
+    s.spills += tr.spills;
     s.defer = tr.defer;
     s.direct = tr.direct;
     s.ctz = tr.ctz;
@@ -1023,7 +1067,7 @@ impl Tr<'_> {
 
     /// Frees registers of temps whose last use is op `i`.
     fn release(&mut self, i: usize) {
-        for r in ALLOC {
+        for &r in self.alloc() {
             if let Some(t) = self.owner[r.0 as usize] {
                 if self.last[t as usize] <= i {
                     self.owner[r.0 as usize] = None;
@@ -1046,16 +1090,20 @@ impl Tr<'_> {
             return R::RAX;
         }
         let cross = self.cross[t.0 as usize];
+        let regs = self.alloc();
         let pick = |want_callee: bool, owner: &[Option<u32>; 16]| {
-            ALLOC
-                .iter()
+            regs.iter()
                 .copied()
                 .find(|&r| owner[r.0 as usize].is_none() && callee_saved(r) == want_callee)
         };
-        let r = pick(cross, &self.owner).or_else(|| pick(!cross, &self.owner));
+        let r = pick(cross, &self.owner)
+            .or_else(|| pick(!cross, &self.owner))
+            .or_else(|| self.spill_for(t));
+        self.note_def(t);
         match r {
             Some(r) => {
                 self.owner[r.0 as usize] = Some(t.0);
+                self.shared[r.0 as usize] = false;
                 self.loc[t.0 as usize] = Loc::Reg(r);
                 r
             }
@@ -1066,12 +1114,108 @@ impl Tr<'_> {
         }
     }
 
+    /// The registers temps may live in.
+    fn alloc(&self) -> &'static [R] {
+        &ALLOC[..self.env.max_regs.clamp(1, ALLOC.len())]
+    }
+
+    fn note_def(&mut self, t: Temp) {
+        let (d, n) = &mut self.cur_defs;
+        if *n < d.len() {
+            d[*n] = t.0;
+            *n += 1;
+        }
+    }
+
+    /// With every register taken: frees the one whose temp is needed furthest ahead,
+    /// if that is later than `t` is (linear-scan spilling). The temp moves to its slot
+    /// for the rest of the block. Operands and results of the current op stay.
+    fn spill_for(&mut self, t: Temp) -> Option<R> {
+        if self.no_spill {
+            return None;
+        }
+        let lt = self.last[t.0 as usize];
+        let mut best: Option<(usize, R)> = None;
+        for &r in self.alloc() {
+            let Some(o) = self.owner[r.0 as usize] else {
+                continue;
+            };
+            let (us, nu) = self.cur_uses;
+            let (ds, nd) = self.cur_defs;
+            if self.shared[r.0 as usize]
+                || us[..nu]
+                    .iter()
+                    .any(|u| u.0 == o || self.root[u.0 as usize] == o)
+                || ds[..nd].contains(&o)
+            {
+                continue;
+            }
+            let lo = self.last[o as usize];
+            if lo != usize::MAX && lo > lt && best.is_none_or(|(l, _)| lo > l) {
+                best = Some((lo, r));
+            }
+        }
+        let (_, r) = best?;
+        let o = self.owner[r.0 as usize]?;
+        self.a.store(8, slot(Temp(o)), r);
+        self.loc[o as usize] = Loc::Slot;
+        self.owner[r.0 as usize] = None;
+        self.spills += 1;
+        Some(r)
+    }
+
+    /// The locations of `ts` now, for an out-of-line path emitted later.
+    fn snap(&self, ts: &[Temp]) -> Snap {
+        let mut s = Snap::EMPTY;
+        for &t in ts.iter().take(5) {
+            s.t[s.n] = (t.0, self.loc[t.0 as usize]);
+            s.n += 1;
+        }
+        s
+    }
+
+    /// [`Tr::snap`] of `ts` and the operands of the owed NZCV write.
+    fn cold_snap(&self, ts: &[Temp]) -> Snap {
+        let mut v = [Temp(0); 5];
+        let mut n = 0;
+        for &t in ts {
+            v[n] = t;
+            n += 1;
+        }
+        if let Some(p) = self.pend {
+            for t in [p.a, p.b, p.c] {
+                if n < 5 {
+                    v[n] = t;
+                    n += 1;
+                }
+            }
+        }
+        self.snap(&v[..n])
+    }
+
+    /// Puts the locations of `s` in place; returns the ones it replaced.
+    fn apply(&mut self, s: &Snap) -> Snap {
+        let mut old = *s;
+        for k in (0..s.n).rev() {
+            let (t, l) = s.t[k];
+            old.t[k] = (t, self.loc[t as usize]);
+            self.loc[t as usize] = l;
+        }
+        old
+    }
+
     /// Completes a def computed into `r` (stores it when the temp lives in a slot).
     fn fin(&mut self, t: Temp, r: R) {
         if self.loc[t.0 as usize] == Loc::Slot {
             self.a.store(8, slot(t), r);
-            self.a
-                .store_i(8, m(R::R12, off::TEMPS + 16 * t.0 as i32 + 8), 0);
+            if self.ty(t) == Ty::I128 {
+                // A 128-bit temp computed in a GPR (a load of up to 8 bytes).
+                self.a
+                    .store_i(8, m(R::R12, off::TEMPS + 16 * t.0 as i32 + 8), 0);
+            } else {
+                // Only the low 8 bytes of a narrow temp's slot are ever read.
+                self.just_stored = Some((t.0, r, self.a.buf.len()));
+            }
         }
     }
 
@@ -1084,6 +1228,10 @@ impl Tr<'_> {
                 scratch
             }
             _ => {
+                // Right after `fin` stored it, the register still holds the value.
+                if self.just_stored == Some((t.0, scratch, self.a.buf.len())) {
+                    return scratch;
+                }
                 self.a.load(8, scratch, slot(t));
                 scratch
             }
@@ -1153,7 +1301,7 @@ impl Tr<'_> {
     /// Caller-saved registers holding temps still needed after op `i` (except `except`).
     fn live_caller_saved(&self, i: usize, except: Option<Temp>) -> Live {
         let mut v = Live::default();
-        for r in ALLOC {
+        for &r in self.alloc() {
             if callee_saved(r) {
                 continue;
             }
@@ -1192,7 +1340,11 @@ impl Tr<'_> {
         self.save(&live);
         setup(self);
         self.call_abs(f);
+        // The saved registers are reloaded after `after`: none may be spilled (and so
+        // handed to a result) in between.
+        self.no_spill = true;
         after(self);
+        self.no_spill = false;
         self.restore(&live);
     }
 
@@ -1259,7 +1411,9 @@ impl Tr<'_> {
                 && self.cross[dst.0 as usize] == callee_saved(r)
             {
                 self.owner[r.0 as usize] = Some(dst.0);
+                self.shared[r.0 as usize] = false;
                 self.loc[dst.0 as usize] = Loc::Reg(r);
+                self.note_def(dst);
                 return r;
             }
         }
@@ -1295,6 +1449,7 @@ impl Tr<'_> {
         match self.loc[r as usize] {
             Loc::Reg(x) if r != dst.0 && self.owner[x.0 as usize] == Some(r) => {
                 self.loc[dst.0 as usize] = Loc::Reg(x);
+                self.shared[x.0 as usize] = true;
                 self.x0 = self.x0_prev;
                 true
             }
@@ -1314,6 +1469,9 @@ impl Tr<'_> {
 
     fn op(&mut self, i: usize) {
         let op = self.b.ops[i];
+        self.cur_op = i;
+        self.cur_uses = uses(&op);
+        self.cur_defs.1 = 0;
         if self.skip == Some(i) {
             self.skip = None;
             return;
@@ -1369,6 +1527,7 @@ impl Tr<'_> {
                     },
                     pc: self.pc,
                     pend: self.pend,
+                    snap: self.cold_snap(&[]),
                     ..Cold::EMPTY
                 });
                 self.x0 = self.x0_prev;
@@ -2602,8 +2761,9 @@ impl Tr<'_> {
             // As a plain load, then the monitor is armed with the address and value
             // (the slow path's run-time function arms it itself).
             let ar = self.addr_reg(addr);
-            let miss = self.tlb_probe(ar, attr, false);
+            // Allocate first: a spill must happen on every path, not only on a TLB hit.
             let d = self.def(dst);
+            let miss = self.tlb_probe(ar, attr, false);
             self.a.load(attr.size, d, mi(R::RCX, ar, 1, 0));
             self.a.store(8, m(R::RBP, off::MON_ADDR), ar);
             self.a.store(8, m(R::RBP, off::MON_VALUE), d);
@@ -2612,6 +2772,8 @@ impl Tr<'_> {
             self.a.store_i8(m(R::RBP, off::MON_VALID), 1);
             self.fin(dst, d);
             let resume = self.a.pos();
+            // Out-of-line paths rejoin here: no register is known to hold a slot.
+            self.just_stored = None;
             let live = self.live_caller_saved(i, Some(dst));
             self.cold.push(Cold {
                 fix: miss,
@@ -2621,6 +2783,7 @@ impl Tr<'_> {
                 pc: self.pc,
                 live,
                 pend: self.pend,
+                snap: self.cold_snap(&[addr, dst]),
             });
             return;
         }
@@ -2645,18 +2808,20 @@ impl Tr<'_> {
             return;
         }
         let ar = self.addr_reg(addr);
+        // Allocate first: a spill must happen on every path, not only on a TLB hit.
+        let d = self.def(dst);
         let miss = self.tlb_probe(ar, attr, false);
         let hm = mi(R::RCX, ar, 1, 0);
         if attr.size == 16 {
-            self.def(dst);
             self.a.movdqu_load(0, hm);
             self.a.movdqu_store(slot(dst), 0);
         } else {
-            let d = self.def(dst);
             self.a.load(attr.size, d, hm);
             self.fin(dst, d);
         }
         let resume = self.a.pos();
+        // Out-of-line paths rejoin here: no register is known to hold a slot.
+        self.just_stored = None;
         let live = self.live_caller_saved(i, Some(dst));
         self.cold.push(Cold {
             fix: miss,
@@ -2666,6 +2831,7 @@ impl Tr<'_> {
             pc: self.pc,
             live,
             pend: self.pend,
+            snap: self.cold_snap(&[addr, dst]),
         });
     }
 
@@ -2706,6 +2872,8 @@ impl Tr<'_> {
             self.a.store(attr.size, hm, v);
         }
         let resume = self.a.pos();
+        // Out-of-line paths rejoin here: no register is known to hold a slot.
+        self.just_stored = None;
         let live = self.live_caller_saved(i, None);
         self.cold.push(Cold {
             fix: miss,
@@ -2715,6 +2883,7 @@ impl Tr<'_> {
             pc: self.pc,
             live,
             pend: self.pend,
+            snap: self.cold_snap(&[addr, src]),
         });
     }
 
@@ -2753,6 +2922,8 @@ impl Tr<'_> {
         self.a.mov_ri(R::RCX, 1);
         self.a.bind(ok);
         let resume = self.a.pos();
+        // Out-of-line paths rejoin here: no register is known to hold a slot.
+        self.just_stored = None;
         let live = self.live_caller_saved(i, Some(status));
         for fix in slow {
             self.cold.push(Cold {
@@ -2763,6 +2934,7 @@ impl Tr<'_> {
                 pc: self.pc,
                 live,
                 pend: self.pend,
+                snap: self.cold_snap(&[addr, src]),
             });
         }
         let d = self.def(status);
@@ -2990,6 +3162,16 @@ impl Tr<'_> {
         }
         let cold = core::mem::take(&mut self.cold);
         for c in cold {
+            let saved = self.apply(&c.snap);
+            self.cold_one(c);
+            self.apply(&saved);
+        }
+        self.emit_exits();
+    }
+
+    /// One out-of-line path (see [`Cold`]), with the temps where they were at its op.
+    fn cold_one(&mut self, c: Cold) {
+        {
             self.a.bind(c.fix);
             if let Some(p) = c.pend {
                 self.store_nzcv(p);
@@ -3000,7 +3182,7 @@ impl Tr<'_> {
                         .alu_mi(true, Alu::Sub, m(R::R12, off::INSNS), rest as i32);
                 }
                 self.exit_to(target);
-                continue;
+                return;
             }
             self.save(&c.live);
             if let ColdKind::StoreExcl { src, attr } = c.kind {
@@ -3015,7 +3197,7 @@ impl Tr<'_> {
                 self.a.mov_rr(false, R::RCX, R::RAX);
                 self.restore(&c.live);
                 self.a.jmp_to(c.resume);
-                continue;
+                return;
             }
             let (f, attr) = match c.kind {
                 ColdKind::Load { attr, .. } => (self.env.rt.load, attr),
@@ -3023,7 +3205,7 @@ impl Tr<'_> {
                     self.put16(src, m(R::R12, off::ARGS));
                     (self.env.rt.store, attr)
                 }
-                ColdKind::Side { .. } | ColdKind::StoreExcl { .. } => continue,
+                ColdKind::Side { .. } | ColdKind::StoreExcl { .. } => return,
             };
             self.arg_addr(c.addr);
             self.a.mov_rr(true, R::RDI, R::R12);
@@ -3044,6 +3226,10 @@ impl Tr<'_> {
             self.restore(&c.live);
             self.a.jmp_to(c.resume);
         }
+    }
+
+    /// The shared data-abort and UNDEF exits of the block.
+    fn emit_exits(&mut self) {
         let faults = core::mem::take(&mut self.fault_exits);
         for (f, pc) in faults {
             self.a.bind(f);

@@ -94,7 +94,11 @@ pub const QEMU_ARGS: &[&str] = &["-cpu", "cortex-a72"];
 fn show(v: &[u8]) -> String {
     let s = String::from_utf8_lossy(v);
     if s.len() > 3000 {
-        format!("{}...[{} bytes]", &s[..3000], s.len())
+        let mut end = 3000;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}...[{} bytes]", &s[..end], s.len())
     } else {
         s.into_owned()
     }

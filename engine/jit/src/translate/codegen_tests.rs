@@ -7,6 +7,11 @@ use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
 /// block made of `words` at guest address 0x1000, translated for a host with every
 /// extension the translator uses.
 pub(crate) fn show(words: &[u32]) -> (String, Vec<String>) {
+    show_regs(words, 9)
+}
+
+/// [`show`] with only `max_regs` host registers for temps.
+pub(crate) fn show_regs(words: &[u32], max_regs: usize) -> (String, Vec<String>) {
     let mut fetch = |va: u64| -> Result<u32, ()> {
         let i = ((va - 0x1000) / 4) as usize;
         words.get(i).copied().ok_or(())
@@ -47,6 +52,7 @@ pub(crate) fn show(words: &[u32]) -> (String, Vec<String>) {
         },
         limit_checks: false,
         block_id: 1,
+        max_regs,
     };
     let mut s = Scratch::default();
     translate_with(&b, &env, &mut s).unwrap();

@@ -101,6 +101,13 @@ fn new_jit() -> jit::Jit {
     let mut j = jit::Jit::new::<mem::GuestMem>(region, jit::Features::probe());
     // No interrupts here: block entries only look at the event byte.
     j.set_limit_checks(false);
+    // A64_JIT_REGS: fewer host registers for temps (tests of the spilling paths).
+    if let Some(n) = std::env::var("A64_JIT_REGS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        j.set_max_regs(n);
+    }
     j
 }
 
