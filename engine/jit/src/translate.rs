@@ -166,6 +166,9 @@ pub enum Loc {
     Slot,
     /// A known constant.
     Const(u128),
+    /// Still in its home, the guest register in the CPU block it was read from
+    /// (offset from RBP, bytes to load).
+    Home(i32, u8),
     /// Not defined yet.
     None,
 }
@@ -393,6 +396,10 @@ struct Tr<'a> {
     spills: u64,
     /// Spilling is off (between a call and the reload of the registers it saved).
     no_spill: bool,
+    /// Per temp read from a guest register: where it lives in the CPU block and how
+    /// many bytes a use loads; valid until op `home_until` (the next write of it).
+    home: Vec<Option<(i32, u8)>>,
+    home_until: Vec<usize>,
     /// Per temp: a CLZ of an RBIT of this value (a TZCNT; see [`count_trailing`]), or,
     /// for that RBIT's result, a marker that it needs no code.
     ctz: Vec<Option<Temp>>,
@@ -438,6 +445,8 @@ pub struct Scratch {
     defer: Vec<bool>,
     direct: Vec<Option<Cc>>,
     ctz: Vec<Option<Temp>>,
+    home: Vec<Option<(i32, u8)>>,
+    home_until: Vec<usize>,
     /// The code of the last block translated.
     pub code: Vec<u8>,
     /// Temps spilled from registers so far (all blocks).
@@ -544,6 +553,9 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
     if env.feats.bmi1 {
         count_trailing(b, &defat, &plain_uses, &root, &mut last, &mut ctz);
     }
+    let mut home = reset(&mut s.home, nt, None);
+    let mut home_until = reset(&mut s.home_until, nt, usize::MAX);
+    homes(b, &only_low, &mut home, &mut home_until);
     let mut defer = reset(&mut s.defer, nops, false);
     defer_nzcv(b, &flags_def, &mut plain_uses, &root, &mut last, &mut defer);
     let mut direct = reset(&mut s.direct, nt, None);
@@ -618,6 +630,8 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
         just_stored: None,
         spills: 0,
         no_spill: false,
+        home,
+        home_until,
         direct,
         ctz,
     };
@@ -645,6 +659,8 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
     s.only_low = tr.only_low;
     s.root = tr.root;
     s.spills += tr.spills;
+    s.home = tr.home;
+    s.home_until = tr.home_until;
     s.defer = tr.defer;
     s.direct = tr.direct;
     s.ctz = tr.ctz;
@@ -726,6 +742,45 @@ fn free_conversions(
                     continue;
                 }
                 share(dst, src, root, width);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Temps read from X registers or SP: their home in the CPU block (4 bytes for reads
+/// whose every use is 32-bit, as the load is) and the index of the next op writing
+/// that register (the home is valid up to and including it).
+fn homes(b: &Block, only_low: &[bool], home: &mut [Option<(i32, u8)>], until: &mut [usize]) {
+    let mut open: Vec<Temp> = Vec::new();
+    for (i, op) in b.ops.iter().enumerate() {
+        match *op {
+            Op::Get { dst, reg } => {
+                let disp = match reg {
+                    Reg::X(n) => off::X + 8 * i32::from(n),
+                    Reg::Sp => off::SP,
+                    _ => continue,
+                };
+                let size = if only_low[dst.0 as usize] { 4 } else { 8 };
+                home[dst.0 as usize] = Some((disp, size));
+                open.push(dst);
+            }
+            Op::Set {
+                reg: Reg::X(_) | Reg::Sp,
+                ..
+            } => {
+                let Op::Set { reg, .. } = *op else { continue };
+                let disp = match reg {
+                    Reg::X(n) => off::X + 8 * i32::from(n),
+                    _ => off::SP,
+                };
+                open.retain(|&t| {
+                    let same = home[t.0 as usize].is_some_and(|(d, _)| d == disp);
+                    if same {
+                        until[t.0 as usize] = i;
+                    }
+                    !same
+                });
             }
             _ => {}
         }
@@ -1127,9 +1182,11 @@ impl Tr<'_> {
         }
     }
 
-    /// With every register taken: frees the one whose temp is needed furthest ahead,
-    /// if that is later than `t` is (linear-scan spilling). The temp moves to its slot
-    /// for the rest of the block. Operands and results of the current op stay.
+    /// With every register taken: frees the one whose temp is needed furthest ahead
+    /// (if later than `t` is) among temps that are unmodified reads of a guest
+    /// register still holding the value: those need no store, later uses reload the
+    /// register from the CPU block (as a slot would be). Otherwise `t` gets a slot.
+    /// Operands and results of the current op stay.
     fn spill_for(&mut self, t: Temp) -> Option<R> {
         if self.no_spill {
             return None;
@@ -1151,14 +1208,16 @@ impl Tr<'_> {
                 continue;
             }
             let lo = self.last[o as usize];
-            if lo != usize::MAX && lo > lt && best.is_none_or(|(l, _)| lo > l) {
+            let home_ok = self.home[o as usize].is_some() && lo <= self.home_until[o as usize];
+            if home_ok && lo != usize::MAX && lo > lt && best.is_none_or(|(l, _)| lo > l) {
                 best = Some((lo, r));
             }
         }
         let (_, r) = best?;
         let o = self.owner[r.0 as usize]?;
-        self.a.store(8, slot(Temp(o)), r);
-        self.loc[o as usize] = Loc::Slot;
+        let (disp, size) = self.home[o as usize]?;
+        // Nothing to store: later uses reload the guest register.
+        self.loc[o as usize] = Loc::Home(disp, size);
         self.owner[r.0 as usize] = None;
         self.spills += 1;
         Some(r)
@@ -1225,6 +1284,10 @@ impl Tr<'_> {
             Loc::Reg(r) => r,
             Loc::Const(v) => {
                 self.mov_nf(scratch, v as u64);
+                scratch
+            }
+            Loc::Home(d, size) => {
+                self.a.load(size, scratch, m(R::RBP, d));
                 scratch
             }
             _ => {
