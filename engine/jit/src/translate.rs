@@ -1292,8 +1292,13 @@ impl Tr<'_> {
             }
             _ => {
                 // Right after `fin` stored it, the register still holds the value.
-                if self.just_stored == Some((t.0, scratch, self.a.buf.len())) {
-                    return scratch;
+                if let Some((u, r, pos)) = self.just_stored {
+                    if u == t.0 && pos == self.a.buf.len() {
+                        if r != scratch {
+                            self.a.mov_rr(true, scratch, r);
+                        }
+                        return scratch;
+                    }
                 }
                 self.a.load(8, scratch, slot(t));
                 scratch
