@@ -1335,7 +1335,7 @@ impl Tr<'_> {
         const PXOR: &[u8] = &[0x0f, 0xef];
         const PUNPCKLQDQ: &[u8] = &[0x0f, 0x6c];
         match self.loc[t.0 as usize] {
-            Loc::Const(v) if v == 0 => self.a.sse_rr(PXOR, x, x),
+            Loc::Const(0) => self.a.sse_rr(PXOR, x, x),
             Loc::Const(v) => {
                 self.a.mov_ri(R::RAX, v as u64);
                 self.a.movq_xr(x, R::RAX);
