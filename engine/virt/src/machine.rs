@@ -122,6 +122,9 @@ pub struct ExcStats {
     pub fiq: u64,
     /// WFI executed.
     pub wfi: u64,
+    /// TLB maintenance, instruction-cache maintenance and address translation (TLBI,
+    /// IC, AT) done by the runner.
+    pub maint: [u64; 3],
 }
 
 /// Counters for `--stats`.
@@ -203,6 +206,11 @@ impl fmt::Display for Stats {
             f,
             "SVC / HVC / ERET     {:>14} / {} / {}",
             e.svc, e.hvc, e.eret
+        )?;
+        writeln!(
+            f,
+            "TLBI / IC / AT       {:>14} / {} / {}",
+            e.maint[0], e.maint[1], e.maint[2]
         )?;
         writeln!(
             f,
@@ -716,7 +724,15 @@ impl<'r> Machine<'r> {
                 self.wfi(host);
             }
             ExcKind::Wfe => {}
-            ExcKind::Maint(m) => self.maint(m, pc, raw),
+            ExcKind::Maint(m) => {
+                let k = match m {
+                    Maint::Tlbi => 0,
+                    Maint::IcIvau | Maint::IcAll => 1,
+                    _ => 2,
+                };
+                self.stats.exc.maint[k] += 1;
+                self.maint(m, pc, raw)
+            }
         }
         None
     }
