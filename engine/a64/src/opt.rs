@@ -127,6 +127,7 @@ const NSLOTS: usize = 67;
 /// Runs all passes.
 pub fn optimize(block: &mut Block) {
     forward_registers(block);
+    split_selected_conditions(block);
     remove_dead_sets(block);
     remove_dead_code(block);
 }
@@ -189,6 +190,59 @@ pub fn forward_registers(block: &mut Block) {
         Term::Indirect { target, .. } => *target = rename[target.0 as usize],
         _ => {}
     }
+}
+
+/// A condition on a selected NZCV (what CCMP/CCMN and a following B.cond or CSEL
+/// become: `s = c1 ? flags : #nzcv; d = cond(s)`) becomes a selection between the
+/// condition on the flags and the condition's constant value on `#nzcv`:
+/// `d = c1 ? cond(flags) : K`. The condition on the flags can then come straight from
+/// the host flags, and `s` is left for the NZCV write alone.
+pub fn split_selected_conditions(block: &mut Block) {
+    let n = block.temps.len();
+    // Per temp: (c1, flags temp, constant NZCV) of a Select of a Flags result and a Const.
+    let mut flags = vec![false; n];
+    let mut konst: Vec<Option<u128>> = vec![None; n];
+    let mut sel: Vec<Option<(Temp, Temp, u32)>> = vec![None; n];
+    let mut out = Vec::with_capacity(block.ops.len() + 8);
+    for op in block.ops.drain(..) {
+        match op {
+            Op::Flags { dst, .. } => flags[dst.0 as usize] = true,
+            Op::Const { dst, val, .. } => konst[dst.0 as usize] = Some(val),
+            Op::Select { dst, c, a, b } if flags[a.0 as usize] => {
+                if let Some(k) = konst[b.0 as usize] {
+                    sel[dst.0 as usize] = Some((c, a, k as u32));
+                }
+            }
+            Op::Cond { dst, cond, nzcv } => {
+                if let Some((c1, f, k)) = sel[nzcv.0 as usize] {
+                    let on_flags = Temp(block.temps.len() as u32);
+                    block.temps.push(crate::ir::Ty::I8);
+                    let on_k = Temp(block.temps.len() as u32);
+                    block.temps.push(crate::ir::Ty::I8);
+                    out.push(Op::Cond {
+                        dst: on_flags,
+                        cond,
+                        nzcv: f,
+                    });
+                    out.push(Op::Const {
+                        dst: on_k,
+                        ty: crate::ir::Ty::I8,
+                        val: u128::from(crate::interp::cond_holds(cond, k)),
+                    });
+                    out.push(Op::Select {
+                        dst,
+                        c: c1,
+                        a: on_flags,
+                        b: on_k,
+                    });
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        out.push(op);
+    }
+    block.ops = out;
 }
 
 /// Drops `Set`s overwritten by a later `Set` of the same register with nothing in between

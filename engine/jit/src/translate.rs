@@ -269,17 +269,17 @@ struct Cold {
     snap: Snap,
 }
 
-/// Locations of up to five temps at one point of the block.
+/// Locations of up to six temps at one point of the block.
 #[derive(Clone, Copy)]
 struct Snap {
     n: usize,
-    t: [(u32, Loc); 5],
+    t: [(u32, Loc); 6],
 }
 
 impl Snap {
     const EMPTY: Snap = Snap {
         n: 0,
-        t: [(0, Loc::None); 5],
+        t: [(0, Loc::None); 6],
     };
 }
 
@@ -292,6 +292,16 @@ struct Pend {
     a: Temp,
     b: Temp,
     c: Temp,
+    /// NZCV is `sel.1` instead when the I8 temp `sel.0` is 0 (CCMP/CCMN: the flags
+    /// of the comparison if the condition held, else the immediate).
+    sel: Option<(Temp, u32)>,
+}
+
+impl Pend {
+    /// The temps the recomputation reads.
+    fn temps(&self) -> [Temp; 4] {
+        [self.a, self.b, self.c, self.sel.map_or(self.a, |(c, _)| c)]
+    }
 }
 
 /// Caller-saved registers holding live temps (at most the six allocatable ones).
@@ -376,8 +386,11 @@ struct Tr<'a> {
     /// Per temp: the temp whose register it may share (itself unless it is a free
     /// zero-extension or truncation of that temp; see [`free_conversions`]).
     root: Vec<u32>,
-    /// Per op: a `Set` of NZCV that is deferred (see [`defer_nzcv`]).
+    /// Per op: a `Set` of NZCV that is deferred, or the CCMP select feeding one (see
+    /// [`defer_nzcv`]): no code.
     defer: Vec<bool>,
+    /// Per deferred `Set`: what it owes.
+    pend_at: Vec<Option<Pend>>,
     /// The deferred NZCV write not yet stored.
     pend: Option<Pend>,
     /// An op already done by an earlier one (the AESMC/AESIMC of a fused pair).
@@ -443,6 +456,7 @@ pub struct Scratch {
     root: Vec<u32>,
     known_width: Vec<u8>,
     defer: Vec<bool>,
+    pend_at: Vec<Option<Pend>>,
     direct: Vec<Option<Cc>>,
     ctz: Vec<Option<Temp>>,
     home: Vec<Option<(i32, u8)>>,
@@ -557,7 +571,16 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
     let mut home_until = reset(&mut s.home_until, nt, usize::MAX);
     homes(b, &only_low, &mut home, &mut home_until);
     let mut defer = reset(&mut s.defer, nops, false);
-    defer_nzcv(b, &flags_def, &mut plain_uses, &root, &mut last, &mut defer);
+    let mut pend_at = reset(&mut s.pend_at, nops, None);
+    defer_nzcv(
+        b,
+        &flags_def,
+        &defat,
+        &mut plain_uses,
+        &root,
+        &mut last,
+        (&mut defer, &mut pend_at),
+    );
     let mut direct = reset(&mut s.direct, nt, None);
     direct_branches(
         b,
@@ -621,6 +644,7 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
         only_low,
         root,
         defer,
+        pend_at,
         pend: None,
         skip: None,
         cur_op: 0,
@@ -662,6 +686,7 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
     s.home = tr.home;
     s.home_until = tr.home_until;
     s.defer = tr.defer;
+    s.pend_at = tr.pend_at;
     s.direct = tr.direct;
     s.ctz = tr.ctz;
     s.known_width = known_width;
@@ -835,14 +860,15 @@ fn at_op(op: &Op) -> AtOp {
 fn defer_nzcv(
     b: &Block,
     flags_def: &[Option<(usize, FlagOp)>],
+    defat: &[usize],
     plain_uses: &mut [u32],
     root: &[u32],
     last: &mut [usize],
-    defer: &mut [bool],
+    (defer, pend_at): (&mut [bool], &mut [Option<Pend>]),
 ) {
-    let mut pend: Option<[Temp; 3]> = None;
-    let extend = |ops: [Temp; 3], i: usize, last: &mut [usize]| {
-        for t in ops {
+    let mut pend: Option<Pend> = None;
+    let extend = |p: &Pend, i: usize, last: &mut [usize]| {
+        for t in p.temps() {
             for x in [t.0 as usize, root[t.0 as usize] as usize] {
                 if last[x] == usize::MAX || last[x] < i {
                     last[x] = i;
@@ -850,36 +876,76 @@ fn defer_nzcv(
             }
         }
     };
+    // The pending write for `Set NZCV, src` if `src` is only read by it.
+    let owed = |src: Temp, plain_uses: &[u32]| -> Option<(Pend, Option<usize>)> {
+        if plain_uses[src.0 as usize] != 1 {
+            return None;
+        }
+        let flags = |f: Temp| match flags_def[f.0 as usize].map(|(j, _)| b.ops[j]) {
+            Some(Op::Flags {
+                op: k, ty, a, b, c, ..
+            }) => Some(Pend {
+                k,
+                ty,
+                a,
+                b,
+                c,
+                sel: None,
+            }),
+            _ => None,
+        };
+        if let Some(p) = flags(src) {
+            return Some((p, None));
+        }
+        // A Select between such flags and a constant (CCMP): its op emits nothing.
+        let j = defat[src.0 as usize];
+        if let Some(Op::Select { dst, c, a, b: k }) = b.ops.get(j).copied() {
+            if dst != src || plain_uses[a.0 as usize] != 1 {
+                return None;
+            }
+            let kv = b.ops[..j].iter().rev().find_map(|o| match *o {
+                Op::Const { dst, val, .. } if dst == k => Some(val as u32),
+                _ => None,
+            })?;
+            let mut p = flags(a)?;
+            p.sel = Some((c, kv & a64::state::flags::MASK));
+            return Some((p, Some(j)));
+        }
+        None
+    };
     for (i, op) in b.ops.iter().enumerate() {
         if let Op::Set {
             reg: Reg::Nzcv,
             src,
         } = *op
         {
-            if let Some((j, _)) = flags_def[src.0 as usize] {
-                if plain_uses[src.0 as usize] == 1 {
-                    if let Op::Flags { a, b, c, .. } = b.ops[j] {
-                        defer[i] = true;
-                        plain_uses[src.0 as usize] = 0;
-                        pend = Some([a, b, c]);
-                        continue;
+            if let Some((p, sel_op)) = owed(src, plain_uses) {
+                defer[i] = true;
+                pend_at[i] = Some(p);
+                plain_uses[src.0 as usize] = 0;
+                if let Some(j) = sel_op {
+                    defer[j] = true;
+                    if let Op::Select { a, .. } = b.ops[j] {
+                        plain_uses[a.0 as usize] = 0;
                     }
                 }
+                pend = Some(p);
+                continue;
             }
         }
-        let Some(ops) = pend else { continue };
+        let Some(p) = pend else { continue };
         match at_op(op) {
             AtOp::Pass => {}
-            AtOp::Cold => extend(ops, i, last),
+            AtOp::Cold => extend(&p, i, last),
             AtOp::Flush => {
-                extend(ops, i, last);
+                extend(&p, i, last);
                 pend = None;
             }
             AtOp::Drop => pend = None,
         }
     }
-    if let Some(ops) = pend {
-        extend(ops, b.ops.len(), last);
+    if let Some(p) = pend {
+        extend(&p, b.ops.len(), last);
     }
 }
 
@@ -900,6 +966,7 @@ fn direct_branches(
         Op::Insn { .. } | Op::Const { .. } | Op::Get { .. } => true,
         Op::Cond { .. } => fused[i].is_some(),
         Op::Set { reg, .. } => defer[i] || matches!(reg, Reg::X(_) | Reg::Sp),
+        Op::Select { .. } => defer[i],
         Op::Zext { dst, .. } | Op::Trunc { dst, .. } | Op::Sext { dst, .. } => {
             b.temps[dst.0 as usize] != Ty::I128
         }
@@ -1226,7 +1293,7 @@ impl Tr<'_> {
     /// The locations of `ts` now, for an out-of-line path emitted later.
     fn snap(&self, ts: &[Temp]) -> Snap {
         let mut s = Snap::EMPTY;
-        for &t in ts.iter().take(5) {
+        for &t in ts.iter().take(6) {
             s.t[s.n] = (t.0, self.loc[t.0 as usize]);
             s.n += 1;
         }
@@ -1235,15 +1302,15 @@ impl Tr<'_> {
 
     /// [`Tr::snap`] of `ts` and the operands of the owed NZCV write.
     fn cold_snap(&self, ts: &[Temp]) -> Snap {
-        let mut v = [Temp(0); 5];
+        let mut v = [Temp(0); 6];
         let mut n = 0;
         for &t in ts {
             v[n] = t;
             n += 1;
         }
         if let Some(p) = self.pend {
-            for t in [p.a, p.b, p.c] {
-                if n < 5 {
+            for t in p.temps() {
+                if n < v.len() {
                     v[n] = t;
                     n += 1;
                 }
@@ -1569,14 +1636,9 @@ impl Tr<'_> {
                 self.x0 = self.x0_prev;
             }
             Op::Get { dst, reg } => self.get_reg(dst, reg),
-            Op::Set { src, .. } if self.defer[i] => {
-                if let Some((j, _)) = self.flags_def[src.0 as usize] {
-                    if let Op::Flags {
-                        op: k, ty, a, b, c, ..
-                    } = self.b.ops[j]
-                    {
-                        self.pend = Some(Pend { k, ty, a, b, c });
-                    }
+            Op::Set { .. } | Op::Select { .. } if self.defer[i] => {
+                if let Some(p) = self.pend_at[i] {
+                    self.pend = Some(p);
                 }
                 self.x0 = self.x0_prev;
             }
@@ -2636,6 +2698,12 @@ impl Tr<'_> {
     fn store_nzcv(&mut self, p: Pend) {
         self.flag_insn(p.k, p.ty, p.a, p.b, p.c);
         self.nzcv_to_ecx(p.k);
+        if let Some((c, k)) = p.sel {
+            let cr = self.get(c, R::RDX);
+            self.a.test_rr8(cr, cr);
+            self.mov_nf(R::RAX, u64::from(k));
+            self.a.cmov(false, Cc::E, R::RCX, R::RAX);
+        }
         self.a.store(4, m(R::RBP, off::NZCV), R::RCX);
     }
 

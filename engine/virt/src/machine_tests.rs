@@ -186,6 +186,19 @@ fn flags_owed_at_a_fault_are_in_spsr() {
     // mov x10, #0; subs x10, x10, #1 (N, borrow); ldr x1, [x0]
     let (c, _) = run(5, &[0xd2a20000, 0xd280000a, 0xf100054a, 0xf9400001]);
     assert_eq!(c.x[3], 0x8000_0005, "SPSR: N from the SUBS, EL1h");
+    // CCMP's NZCV is owed too, both ways: mov x10, #0; cmp x10, #0 (Z); ccmp x9, x9, #8,
+    // ne (condition false: N from the immediate); ldr x1, [x0]
+    let (c, _) = run(
+        0,
+        &[0xd2a20000, 0xd280000a, 0xf100015f, 0xfa491128, 0xf9400001],
+    );
+    assert_eq!(c.x[3], 0x8000_0000, "SPSR: N from CCMP's immediate");
+    // cmp x10, #1 (N, so ne holds); ccmp x9, x9, #8, ne (Z, C from x9 - x9)
+    let (c, _) = run(
+        0,
+        &[0xd2a20000, 0xd280000a, 0xf100055f, 0xfa491128, 0xf9400001],
+    );
+    assert_eq!(c.x[3], 0x6000_0000, "SPSR: Z and C from CCMP's comparison");
 }
 
 #[test]

@@ -254,23 +254,37 @@ pub enum CrcPoly {
 /// CRC32{,C}{B,H,W,X}: updates `acc` with the low `bytes` (1, 2, 4 or 8) bytes of
 /// `data`, bit-reflected and without pre/post inversion, as the instructions do.
 pub fn crc32(poly: CrcPoly, acc: u32, data: u64, bytes: u32) -> u32 {
-    let p = match poly {
-        CrcPoly::Crc32 => 0xEDB8_8320u32,
-        CrcPoly::Crc32c => 0x82F6_3B78u32,
+    let t = match poly {
+        CrcPoly::Crc32 => &CRC32_TABLE,
+        CrcPoly::Crc32c => &CRC32C_TABLE,
     };
     let mut crc = acc;
     for i in 0..bytes {
-        crc ^= ((data >> (8 * i)) & 0xff) as u32;
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ p
-            } else {
-                crc >> 1
-            };
-        }
+        let b = (data >> (8 * i)) as u8;
+        crc = (crc >> 8) ^ t[usize::from((crc as u8) ^ b)];
     }
     crc
 }
+
+/// The byte-at-a-time table of the reflected CRC-32 with polynomial `p` (reversed form).
+const fn crc_table(p: u32) -> [u32; 256] {
+    let mut t = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 { (c >> 1) ^ p } else { c >> 1 };
+            k += 1;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+}
+
+static CRC32_TABLE: [u32; 256] = crc_table(0xEDB8_8320);
+static CRC32C_TABLE: [u32; 256] = crc_table(0x82F6_3B78);
 
 #[cfg(test)]
 mod tests {

@@ -193,3 +193,22 @@ fn rbit_clz_is_one_tzcnt() {
     assert_eq!(b.len(), 2, "{ir}\n{b:#?}");
     assert!(b[1].starts_with("tzcnt"), "{b:#?}");
 }
+
+#[test]
+fn ccmp_then_branch_uses_the_host_flags() {
+    // CMP x1, x7; CCMP x9, x6, #0, HI; B.NE +0x40; ADD x0, x0, #1: the branch condition
+    // comes from SETcc on each comparison, NZCV is only written at the block end.
+    let (ir, code) = show(&[0xeb07_003f, 0xfa46_8120, 0x5400_0201, 0x9100_0400]);
+    let start = code.iter().position(|l| l.starts_with("jne")).unwrap() + 1;
+    let main: Vec<&String> = code[start..]
+        .iter()
+        .take_while(|l| !l.starts_with("jne"))
+        .collect();
+    assert!(main.len() <= 16, "{ir}\n{main:#?}");
+    assert!(
+        !main
+            .iter()
+            .any(|l| l.starts_with("lahf") || l.contains("0C101h")),
+        "{main:#?}"
+    );
+}
