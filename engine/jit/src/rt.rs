@@ -508,6 +508,13 @@ pub trait JitMemory: Memory {
     /// True when translated code must return to its runner after the current block
     /// (for example a store hit a page holding translated code).
     fn exit_requested(&mut self) -> bool;
+    /// Does the maintenance instruction `raw` (a TLBI when `kind` is 0, an IC IVAU when
+    /// 1) with register operand `xt` without the runner, keeping `ctx`'s TLB in step;
+    /// false when the runner must do it (the default).
+    fn maint(&mut self, ctx: &mut Ctx, kind: u8, raw: u32, xt: u64) -> bool {
+        let _ = (ctx, kind, raw, xt);
+        false
+    }
 }
 
 /// SAFETY contract for every `rt_*` function (they are called only by translated
@@ -625,6 +632,21 @@ pub unsafe extern "sysv64" fn rt_store_excl<M: JitMemory>(
             2
         }
     }
+}
+
+/// TLBI (`kind` 0) or IC IVAU (1) `raw` with operand `xt`: 0 done, 1 the runner must do
+/// it (see [`JitMemory::maint`]).
+///
+/// # Safety
+/// Called only by translated code, with the live context (see the contract above).
+pub unsafe extern "sysv64" fn rt_maint<M: JitMemory>(
+    ctx: *mut Ctx,
+    raw: u64,
+    xt: u64,
+    kind: u64,
+) -> u64 {
+    let (c, mem, _cpu) = env!(ctx, M);
+    u64::from(!mem.maint(c, kind as u8, raw as u32, xt))
 }
 
 /// DC ZVA at `va`: 0, or 1 on a fault.
@@ -880,6 +902,8 @@ pub struct Rt {
     pub helper: u64,
     /// [`rt_op`].
     pub op: u64,
+    /// [`rt_maint`].
+    pub maint: u64,
 }
 
 impl Rt {
@@ -894,6 +918,7 @@ impl Rt {
             sys_write: rt_sys_write::<M> as *const () as u64,
             helper: rt_helper as *const () as u64,
             op: rt_op as *const () as u64,
+            maint: rt_maint::<M> as *const () as u64,
         }
     }
 }

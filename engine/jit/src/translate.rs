@@ -3264,27 +3264,54 @@ impl Tr<'_> {
                 // Data-cache maintenance has no effect here (the runner ignores it too).
                 self.exit_to(pc.wrapping_add(4));
             }
-            Term::Exception { kind, pc } => {
-                if !matches!(kind, ExcKind::Wfi | ExcKind::Wfe | ExcKind::Maint(_)) {
-                    self.a.store_i8(m(R::RBP, off::MON_VALID), 0);
-                }
-                let resume = if kind.resumes_after() {
-                    pc.wrapping_add(4)
+            Term::Exception {
+                kind: ExcKind::Maint(mk @ (Maint::Tlbi | Maint::IcIvau)),
+                pc,
+            } if !self.no_chain => {
+                // Done by the monitor in place when it can (a TLBI; an IC IVAU of a page
+                // without translated code), then on to the next instruction.
+                let raw = self.raw;
+                let rt = (raw & 31) as u8;
+                if rt == 31 {
+                    self.a.alu_rr(false, Alu::Xor, R::RDX, R::RDX);
                 } else {
-                    pc
-                };
-                self.set_pc(resume);
-                let k = self.exits.len();
-                self.exits.push(ExitRec::Exception {
-                    kind,
-                    pc,
-                    raw: self.raw,
-                });
-                let code = exit::EXIT_REC | u64::from(self.env.block_id) << 8 | k as u64;
-                self.a.mov_ri(R::RAX, code);
-                self.jmp_abs(self.env.epilogue);
+                    self.a
+                        .load(8, R::RDX, m(R::RBP, off::X + 8 * i32::from(rt)));
+                }
+                self.a.mov_ri(R::RSI, u64::from(raw));
+                self.a.mov_ri(R::RCX, u64::from(mk == Maint::IcIvau));
+                self.a.mov_rr(true, R::RDI, R::R12);
+                self.call_abs(self.env.rt.maint);
+                self.a.test_rr(false, R::RAX, R::RAX);
+                let runner = self.a.jcc_fwd(Cc::Ne);
+                self.exit_to(pc.wrapping_add(4));
+                self.a.bind(runner);
+                self.exception_exit(ExcKind::Maint(mk), pc);
             }
+            Term::Exception { kind, pc } => self.exception_exit(kind, pc),
         }
+    }
+
+    /// Leaves the block for the runner to take exception or event `kind` at `pc`.
+    fn exception_exit(&mut self, kind: ExcKind, pc: u64) {
+        if !matches!(kind, ExcKind::Wfi | ExcKind::Wfe | ExcKind::Maint(_)) {
+            self.a.store_i8(m(R::RBP, off::MON_VALID), 0);
+        }
+        let resume = if kind.resumes_after() {
+            pc.wrapping_add(4)
+        } else {
+            pc
+        };
+        self.set_pc(resume);
+        let k = self.exits.len();
+        self.exits.push(ExitRec::Exception {
+            kind,
+            pc,
+            raw: self.raw,
+        });
+        let code = exit::EXIT_REC | u64::from(self.env.block_id) << 8 | k as u64;
+        self.a.mov_ri(R::RAX, code);
+        self.jmp_abs(self.env.epilogue);
     }
 
     fn emit_cold(&mut self) {

@@ -136,6 +136,8 @@ pub struct Sys<'r> {
     pub mmio_exit: bool,
     /// Table walks.
     pub tlb_misses: u64,
+    /// TLBIs and IC IVAUs done for translated code without the runner.
+    pub maint_inline: [u64; 2],
     /// MMIO accesses.
     pub mmio_count: u64,
     out: Vec<u8>,
@@ -183,6 +185,7 @@ impl<'r> Sys<'r> {
             new_code: Vec::new(),
             mmio_exit: false,
             tlb_misses: 0,
+            maint_inline: [0; 2],
             mmio_count: 0,
             out: Vec::new(),
         };
@@ -838,4 +841,33 @@ impl jit::JitMemory for Env<'_, '_> {
         let s = &*self.s;
         !s.dirty_code.is_empty() || s.timer_dirty || s.mmio_exit
     }
+
+    fn maint(&mut self, ctx: &mut jit::rt::Ctx, kind: u8, raw: u32, xt: u64) -> bool {
+        let s = &mut *self.s;
+        if kind == 1 {
+            // IC IVAU: nothing to do unless the page holds translated code.
+            let done = s.probe_pa(xt).is_none_or(|pa| !s.is_code_page(pa));
+            s.maint_inline[1] += u64::from(done);
+            return done;
+        }
+        let (op1, crm, op2) = ((raw >> 16) & 7, (raw >> 8) & 15, (raw >> 5) & 7);
+        if !s.tlbi(op1, crm, op2, xt) {
+            return false;
+        }
+        s.maint_inline[0] += 1;
+        sync_jit_tlb(ctx, s.tlb.take_pending());
+        true
+    }
+}
+
+/// Applies the software TLB's invalidations to the translator's TLB.
+pub fn sync_jit_tlb(ctx: &mut jit::rt::Ctx, p: crate::mmu::tlb::Pending) -> bool {
+    if p.full {
+        ctx.flush_tlb();
+        return true;
+    }
+    for &vpn in &p.vpns[..p.n] {
+        ctx.invalidate_va(vpn << 12, p.large);
+    }
+    false
 }

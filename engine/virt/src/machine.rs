@@ -437,6 +437,8 @@ impl<'r> Machine<'r> {
     pub fn stats(&self) -> Stats {
         let mut s = self.stats.clone();
         s.tlb_misses = self.sys.tlb_misses;
+        s.exc.maint[0] += self.sys.maint_inline[0];
+        s.exc.maint[1] += self.sys.maint_inline[1];
         s.mmio = self.sys.mmio_count;
         s.counter_hz = u64::from(self.cfg.counter_hz);
         s.jit = self.jit.as_ref().map(|j| j.stats);
@@ -939,15 +941,9 @@ fn run_jit(
     stats: &mut Stats,
 ) -> (Exit, u32) {
     use jit::rt::exit;
-    let pending = sys.tlb.take_pending();
     let asid = sys.asid();
-    if pending.full {
-        j.ctx.flush_tlb();
+    if cpu::sync_jit_tlb(&mut j.ctx, sys.tlb.take_pending()) {
         stats.jit_tlb_flushes[0] += 1;
-    } else {
-        for &vpn in &pending.vpns[..pending.n] {
-            j.ctx.invalidate_va(vpn << 12, pending.large);
-        }
     }
     if asid != tlb_key.1 || tlb_key.0 == 0 {
         // Each recent ASID keeps its own tables (see `Ctx::select_asid`).

@@ -32,6 +32,7 @@ pub(crate) fn show_regs(words: &[u32], max_regs: usize) -> (String, Vec<String>)
         sys_write: 0x1000_0500,
         helper: 0x1000_0600,
         op: 0x1000_0700,
+        maint: 0x1000_0800,
     };
     let env = Env {
         base: 0x2000_0000,
