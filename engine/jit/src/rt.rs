@@ -508,8 +508,8 @@ pub trait JitMemory: Memory {
     /// True when translated code must return to its runner after the current block
     /// (for example a store hit a page holding translated code).
     fn exit_requested(&mut self) -> bool;
-    /// Does the maintenance instruction `raw` (a TLBI when `kind` is 0, an IC IVAU when
-    /// 1) with register operand `xt` without the runner, keeping `ctx`'s TLB in step;
+    /// Does the maintenance instruction `raw` (`kind` 0: a TLBI, `kind` 1: an IC IVAU)
+    /// with register operand `xt` without the runner, keeping `ctx`'s TLB in step;
     /// false when the runner must do it (the default).
     fn maint(&mut self, ctx: &mut Ctx, kind: u8, raw: u32, xt: u64) -> bool {
         let _ = (ctx, kind, raw, xt);
