@@ -51,6 +51,30 @@ pub fn for_each_use(op: &mut Op, mut f: impl FnMut(&mut Temp)) {
     }
 }
 
+/// The temporaries the op reads (at most three), without copying the op.
+pub fn uses_of(op: &Op) -> ([Temp; 3], usize) {
+    let z = Temp(0);
+    match *op {
+        Op::Insn { .. }
+        | Op::Const { .. }
+        | Op::Get { .. }
+        | Op::ClearExcl
+        | Op::Barrier(_)
+        | Op::SysRead { .. } => ([z; 3], 0),
+        Op::Set { src, .. } | Op::SysWrite { src, .. } => ([src, z, z], 1),
+        Op::Bin { a, b, .. } => ([a, b, z], 2),
+        Op::BinImm { a, .. } | Op::Un { a, .. } => ([a, z, z], 1),
+        Op::Zext { src, .. } | Op::Sext { src, .. } | Op::Trunc { src, .. } => ([src, z, z], 1),
+        Op::Flags { a, b, c, .. } => ([a, b, c], 3),
+        Op::Cond { nzcv, .. } => ([nzcv, z, z], 1),
+        Op::ExitIf { cond, .. } => ([cond, z, z], 1),
+        Op::Select { c, a, b, .. } => ([c, a, b], 3),
+        Op::Load { addr, .. } | Op::DcZva { addr } => ([addr, z, z], 1),
+        Op::Store { addr, src, .. } | Op::StoreExcl { addr, src, .. } => ([addr, src, z], 2),
+        Op::Call { args, nargs, .. } => (args, usize::from(nargs).min(3)),
+    }
+}
+
 /// The temporary an op defines, if any.
 pub fn def_of(op: &Op) -> Option<Temp> {
     match *op {
@@ -139,8 +163,10 @@ pub fn forward_registers(block: &mut Block) {
     // Temps known to hold a valid NZCV value (only bits 31..28): a `Set` of NZCV masks
     // its value, so only those can be forwarded unchanged.
     let mut clean_nzcv = vec![false; block.temps.len()];
-    let mut out = Vec::with_capacity(block.ops.len());
-    for mut op in block.ops.drain(..) {
+    // Compacts in place: op `r` is kept at `w <= r`.
+    let mut w = 0;
+    for r in 0..block.ops.len() {
+        let mut op = block.ops[r];
         for_each_use(&mut op, |t| *t = rename[t.0 as usize]);
         match op {
             Op::Flags { dst, .. } => clean_nzcv[dst.0 as usize] = true,
@@ -182,9 +208,10 @@ pub fn forward_registers(block: &mut Block) {
             }
             _ => {}
         }
-        out.push(op);
+        block.ops[w] = op;
+        w += 1;
     }
-    block.ops = out;
+    block.ops.truncate(w);
     match &mut block.term {
         Term::Branch { cond, .. } => *cond = rename[cond.0 as usize],
         Term::Indirect { target, .. } => *target = rename[target.0 as usize],
@@ -198,6 +225,9 @@ pub fn forward_registers(block: &mut Block) {
 /// `d = c1 ? cond(flags) : K`. The condition on the flags can then come straight from
 /// the host flags, and `s` is left for the NZCV write alone.
 pub fn split_selected_conditions(block: &mut Block) {
+    if !block.ops.iter().any(|o| matches!(o, Op::Select { .. })) {
+        return;
+    }
     let n = block.temps.len();
     // Per temp: (c1, flags temp, constant NZCV) of a Select of a Flags result and a Const.
     let mut flags = vec![false; n];

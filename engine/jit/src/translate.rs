@@ -407,6 +407,8 @@ struct Tr<'a> {
     just_stored: Option<(u32, R, usize)>,
     /// Temps moved from a register to their slot.
     spills: u64,
+    /// No register owner's last use comes before this op (see [`Tr::release`]).
+    next_free: usize,
     /// Spilling is off (between a call and the reload of the registers it saved).
     no_spill: bool,
     /// Per temp read from a guest register: where it lives in the CPU block and how
@@ -423,16 +425,7 @@ struct Tr<'a> {
 
 /// The temps `op` reads (at most three).
 fn uses(op: &Op) -> ([Temp; 3], usize) {
-    let mut v = [Temp(0); 3];
-    let mut n = 0;
-    let mut o = *op;
-    a64::opt::for_each_use(&mut o, |t| {
-        if n < 3 {
-            v[n] = *t;
-            n += 1;
-        }
-    });
-    (v, n)
+    a64::opt::uses_of(op)
 }
 
 /// Buffers reused from block to block (translation allocates almost nothing).
@@ -653,6 +646,7 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
         shared: [false; 16],
         just_stored: None,
         spills: 0,
+        next_free: 0,
         no_spill: false,
         home,
         home_until,
@@ -1189,13 +1183,21 @@ impl Tr<'_> {
 
     /// Frees registers of temps whose last use is op `i`.
     fn release(&mut self, i: usize) {
+        if i < self.next_free {
+            return;
+        }
+        let mut next = usize::MAX;
         for &r in self.alloc() {
             if let Some(t) = self.owner[r.0 as usize] {
-                if self.last[t as usize] <= i {
+                let l = self.last[t as usize];
+                if l <= i {
                     self.owner[r.0 as usize] = None;
+                } else {
+                    next = next.min(l);
                 }
             }
         }
+        self.next_free = next;
     }
 
     /// Assigns a location to a newly defined temp; returns the register to compute into
@@ -1225,6 +1227,7 @@ impl Tr<'_> {
         match r {
             Some(r) => {
                 self.owner[r.0 as usize] = Some(t.0);
+                self.next_free = self.next_free.min(self.last[t.0 as usize]);
                 self.shared[r.0 as usize] = false;
                 self.loc[t.0 as usize] = Loc::Reg(r);
                 r
@@ -1546,6 +1549,7 @@ impl Tr<'_> {
                 && self.cross[dst.0 as usize] == callee_saved(r)
             {
                 self.owner[r.0 as usize] = Some(dst.0);
+                self.next_free = self.next_free.min(self.last[dst.0 as usize]);
                 self.shared[r.0 as usize] = false;
                 self.loc[dst.0 as usize] = Loc::Reg(r);
                 self.note_def(dst);
