@@ -3,6 +3,8 @@
 and under our launcher, runs the workloads of /bin/bench in each through the serial
 console, checks them and prints a comparison table. Run through tests/bench/run.
 
+Both VMs are booted (one after the other), then each workload runs on one VM and then
+on the other, run after run, so that slow changes in the host's load weigh on both.
 Each workload is timed on the host by wall clock, from writing its command line to the
 console until its "@@END <name>" line arrives. openssl speed runs for a fixed time, so
 for sha256/aes the figure is the throughput openssl reports (bytes/s, 16 KiB blocks).
@@ -133,85 +135,116 @@ def parse_result(name, text):
     return res
 
 
-def run_side(label, cmd, log_path, plan, runs, timeout, boot_timeout):
-    """Boots one VM and runs the plan [(name, size)] in it. Returns a dict."""
-    out = {"label": label, "cmd": cmd, "boot_s": None, "results": {}, "exit": None,
-           "features": "", "error": ""}
-    print(f"[{label}] booting: {' '.join(cmd)}", file=sys.stderr, flush=True)
-    start = time.monotonic()
-    con = Console(cmd, log_path)
+class Side:
+    """One VM: its console, its results, and whether it can still run workloads."""
+
+    def __init__(self, key, label, cmd, log_path):
+        self.key = key
+        self.label = label
+        self.out = {"label": label, "cmd": cmd, "boot_s": None, "results": {}, "exit": None,
+                    "features": "", "error": ""}
+        self.cmd = cmd
+        self.log_path = log_path
+        self.con = None
+        self.alive = False
+
+    def boot(self, boot_timeout):
+        """Starts the VM and waits for its shell prompt (the boot time)."""
+        print(f"[{self.label}] booting: {' '.join(self.cmd)}", file=sys.stderr, flush=True)
+        start = time.monotonic()
+        self.con = Console(self.cmd, self.log_path)
+        t = self.con.wait_for(lambda s: PROMPT in s, boot_timeout)
+        if t is None:
+            self.out["error"] = ("the guest exited before its prompt" if self.con.eof else
+                                 f"no prompt within {boot_timeout:g} s")
+            self.out["exit"] = self.con.close(5)
+            print(f"[{self.label}] {self.out['error']}", file=sys.stderr, flush=True)
+            return
+        self.out["boot_s"] = t - start
+        self.alive = True
+        print(f"[{self.label}] prompt after {self.out['boot_s']:.2f} s", file=sys.stderr,
+              flush=True)
+
+    def run(self, name, size, timeout):
+        """Runs one workload and records its result."""
+        out, con, label = self.out, self.con, self.label
+        key = name
+        if not self.alive:
+            out["results"].setdefault(key, []).append(
+                {"status": "NOT RUN", "why": out["error"], "host_s": None})
+            return
+        mark = len(con.text)
+        line = f"bench {name} {size}\n"
+        sent = time.monotonic()
+        if not con.send(line):
+            self.alive = False
+            out["error"] = "the guest's console closed"
+            return
+        end_re = re.compile(r"^@@END " + re.escape(name) + r"$", re.M)
+        t = con.wait_for(lambda s: end_re.search(s, mark) is not None, timeout)
+        if t is None:
+            why = ("the guest exited" if con.eof else f"timed out after {timeout:g} s")
+            out["results"].setdefault(key, []).append(
+                {"status": "TIMEOUT" if not con.eof else "CRASH", "why": why, "host_s": None,
+                 "size": size})
+            print(f"[{label}] {name} {size}: {why}", file=sys.stderr, flush=True)
+            # Interrupt it and carry on if the shell comes back.
+            con.send("\x03")
+            m2 = len(con.text)
+            if con.eof or con.wait_for(lambda s: PROMPT in s[m2:], 30) is None:
+                self.alive = False
+                out["error"] = f"guest unresponsive after {name} {why}"
+            return
+        host_s = t - sent
+        seg = con.text[mark:]
+        r = parse_result(name, seg)
+        r["host_s"] = host_s
+        r["size"] = size
+        if r["status"] is None:
+            r["status"] = "FAIL"
+            r["why"] = "no @@PASS/@@FAIL line"
+        if name == "info":
+            out["features"] = "; ".join(r["info"])
+        out["results"].setdefault(key, []).append(r)
+        shown = (f"{r['metric'] / 1e6:.1f} MB/s" if name in ("sha256", "aes") and r["metric"]
+                 else f"{host_s:.2f} s")
+        print(f"[{label}] {name} {size}: {r['status']} {shown}"
+              f"{' (guest clock ' + format(r['guest_s'], '.2f') + ' s)' if r['guest_s'] is not None else ''}"
+              f"{' ' + r['why'] if r['why'] else ''}", file=sys.stderr, flush=True)
+        end = end_re.search(con.text, mark).end()
+        if con.wait_for(lambda s: PROMPT in s[end:], 30) is None:
+            self.alive = False
+            out["error"] = "no prompt after " + name
+
+    def close(self):
+        if self.con is not None and self.out["exit"] is None:
+            self.out["exit"] = self.con.close()
+
+    def kill(self):
+        """Never leaves the VM running (Ctrl-C or a driver bug)."""
+        if self.con is not None and self.con.p.poll() is None:
+            os.killpg(self.con.p.pid, signal.SIGKILL)
+            self.con.p.wait()
+
+
+def run_sides(sides, plan, runs, timeout, boot_timeout):
+    """Boots every side (one after the other, each boot alone on the host), then runs
+    each workload on every side in turn, run by run: a host whose load drifts over
+    minutes then weighs on both sides alike. The idle VM sits at its prompt (WFI)."""
     try:
-        return drive(label, con, start, out, plan, runs, timeout, boot_timeout)
+        for side in sides:
+            side.boot(boot_timeout)
+        for name, size in [("info", 0)] + plan:
+            for _ in range(runs if name not in ("info", "data") else 1):
+                for side in sides:
+                    side.run(name, size, timeout)
+        for side in sides:
+            side.close()
     except BaseException:
-        # Ctrl-C or a driver bug: never leave the VM running.
-        if con.p.poll() is None:
-            os.killpg(con.p.pid, signal.SIGKILL)
-            con.p.wait()
+        for side in sides:
+            side.kill()
         raise
-
-
-def drive(label, con, start, out, plan, runs, timeout, boot_timeout):
-    """run_side's body, once the VM is started."""
-    t = con.wait_for(lambda s: PROMPT in s, boot_timeout)
-    if t is None:
-        out["error"] = ("the guest exited before its prompt" if con.eof else
-                        f"no prompt within {boot_timeout:g} s")
-        out["exit"] = con.close(5)
-        print(f"[{label}] {out['error']}", file=sys.stderr, flush=True)
-        return out
-    out["boot_s"] = t - start
-    print(f"[{label}] prompt after {out['boot_s']:.2f} s", file=sys.stderr, flush=True)
-    alive = True
-    for name, size in [("info", 0)] + plan:
-        for _ in range(runs if name not in ("info", "data") else 1):
-            key = name
-            if not alive:
-                out["results"].setdefault(key, []).append(
-                    {"status": "NOT RUN", "why": out["error"], "host_s": None})
-                continue
-            mark = len(con.text)
-            line = f"bench {name} {size}\n"
-            sent = time.monotonic()
-            if not con.send(line):
-                alive = False
-                out["error"] = "the guest's console closed"
-                continue
-            end_re = re.compile(r"^@@END " + re.escape(name) + r"$", re.M)
-            t = con.wait_for(lambda s: end_re.search(s, mark) is not None, timeout)
-            if t is None:
-                why = ("the guest exited" if con.eof else f"timed out after {timeout:g} s")
-                out["results"].setdefault(key, []).append(
-                    {"status": "TIMEOUT" if not con.eof else "CRASH", "why": why, "host_s": None,
-                     "size": size})
-                print(f"[{label}] {name} {size}: {why}", file=sys.stderr, flush=True)
-                # Interrupt it and carry on if the shell comes back.
-                con.send("\x03")
-                m2 = len(con.text)
-                if con.eof or con.wait_for(lambda s: PROMPT in s[m2:], 30) is None:
-                    alive = False
-                    out["error"] = f"guest unresponsive after {name} {why}"
-                continue
-            host_s = t - sent
-            seg = con.text[mark:]
-            r = parse_result(name, seg)
-            r["host_s"] = host_s
-            r["size"] = size
-            if r["status"] is None:
-                r["status"] = "FAIL"
-                r["why"] = "no @@PASS/@@FAIL line"
-            if name == "info":
-                out["features"] = "; ".join(r["info"])
-            out["results"].setdefault(key, []).append(r)
-            shown = f"{r['metric'] / 1e6:.1f} MB/s" if name in ("sha256", "aes") and r["metric"] else f"{host_s:.2f} s"
-            print(f"[{label}] {name} {size}: {r['status']} {shown}"
-                  f"{' (guest clock ' + format(r['guest_s'], '.2f') + ' s)' if r['guest_s'] is not None else ''}"
-                  f"{' ' + r['why'] if r['why'] else ''}", file=sys.stderr, flush=True)
-            end = end_re.search(con.text, mark).end()
-            if con.wait_for(lambda s: PROMPT in s[end:], 30) is None:
-                alive = False
-                out["error"] = "no prompt after " + name
-    out["exit"] = con.close()
-    return out
+    return {side.key: side.out for side in sides}
 
 
 def best(results, kind):
@@ -284,10 +317,8 @@ def main():
                     digest = hashlib.sha256(f.read()).hexdigest()[:12]
                 stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(st.st_mtime))
                 bins.append(f"{what} {path} (built {stamp} UTC, sha256 {digest}...)")
-    got = {}
-    for key, label, cmd in sides:
-        got[key] = run_side(label, cmd, os.path.join(a.outdir, f"console-{key}.log"), plan,
-                            a.runs, a.timeout, a.boot_timeout)
+    got = run_sides([Side(key, label, cmd, os.path.join(a.outdir, f"console-{key}.log"))
+                     for key, label, cmd in sides], plan, a.runs, a.timeout, a.boot_timeout)
 
     # ---- checks ------------------------------------------------------------------
     problems = []
