@@ -4,7 +4,8 @@ and under our launcher, runs the workloads of /bin/bench in each through the ser
 console, checks them and prints a comparison table. Run through tests/bench/run.
 
 Both VMs are booted (one after the other), then each workload runs on one VM and then
-on the other, run after run, so that slow changes in the host's load weigh on both.
+on the other, run after run, so that slow changes in the host's load weigh on both; the
+VM not being measured is stopped (SIGSTOP) meanwhile.
 Each workload is timed on the host by wall clock, from writing its command line to the
 console until its "@@END <name>" line arrives. openssl speed runs for a fixed time, so
 for sha256/aes the figure is the throughput openssl reports (bytes/s, 16 KiB blocks).
@@ -218,7 +219,18 @@ class Side:
 
     def close(self):
         if self.con is not None and self.out["exit"] is None:
+            self.resume()
             self.out["exit"] = self.con.close()
+
+    def pause(self):
+        """Stops the VM's processes (SIGSTOP) while the other VM is measured: even idle,
+        a VM takes timer interrupts and would steal from the one being measured."""
+        if self.con is not None and self.con.p.poll() is None:
+            os.killpg(self.con.p.pid, signal.SIGSTOP)
+
+    def resume(self):
+        if self.con is not None and self.con.p.poll() is None:
+            os.killpg(self.con.p.pid, signal.SIGCONT)
 
     def kill(self):
         """Never leaves the VM running (Ctrl-C or a driver bug)."""
@@ -230,13 +242,22 @@ class Side:
 def run_sides(sides, plan, runs, timeout, boot_timeout):
     """Boots every side (one after the other, each boot alone on the host), then runs
     each workload on every side in turn, run by run: a host whose load drifts over
-    minutes then weighs on both sides alike. The idle VM sits at its prompt (WFI)."""
+    minutes then weighs on both sides alike. The VM not being measured is stopped
+    (SIGSTOP) and resumed for its turn; its guest just sees time jump."""
+    def only(side):
+        for other in sides:
+            if other is not side:
+                other.pause()
+        side.resume()
+
     try:
         for side in sides:
+            only(side)
             side.boot(boot_timeout)
         for name, size in [("info", 0)] + plan:
             for _ in range(runs if name not in ("info", "data") else 1):
                 for side in sides:
+                    only(side)
                     side.run(name, size, timeout)
         for side in sides:
             side.close()
