@@ -102,36 +102,52 @@ fn fatal_events_match_qemu() {
     }
 }
 
+/// Runs each of `names` on qemu-aarch64 and on the translator with `env`; the outputs
+/// must be equal, and the translator's stats counter `counter` (from `A64_STATS`) must
+/// exceed `min` for each. `what` names the setting in failure messages.
+fn translator_matches_qemu_with(
+    names: &[&str],
+    env: (&str, &str),
+    what: &str,
+    counter: &str,
+    min: u64,
+) {
+    let _ = a64_user();
+    for &name in names {
+        let prog = build(name);
+        let dir = work_dir(&format!("{}-{name}", env.0.to_lowercase()));
+        let q = run_with(std::path::Path::new("qemu-aarch64"), &prog, &[], b"", &dir);
+        let j = run_jit_with_env(&prog, &dir, &[env]);
+        assert_eq!(
+            (String::from_utf8_lossy(&q.stdout), q.status),
+            (String::from_utf8_lossy(&j.stdout), j.status),
+            "{name}: qemu-aarch64 and the translator with {what} differ\n{}",
+            String::from_utf8_lossy(&j.stderr)
+        );
+        assert!(!j.stdout.is_empty(), "{name} printed nothing");
+        let err = String::from_utf8_lossy(&j.stderr);
+        let n: u64 = err
+            .split(&format!("{counter}: "))
+            .nth(1)
+            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        assert!(n > min, "{name}: {counter} only {n} with {what}:\n{err}");
+    }
+}
+
 /// The translator's code-cache flush path: the same programs with a 64 KiB code cache
 /// (A64_JIT_CODE_KB), so translated code is dropped and retranslated many times, must
 /// still print exactly what qemu-aarch64 prints.
 #[test]
 fn translator_with_a_tiny_code_cache() {
-    let _ = a64_user();
-    for name in ["sort", "int_hash", "printf_formats"] {
-        let prog = build(name);
-        let dir = work_dir(&format!("tiny-{name}"));
-        let q = run_with(std::path::Path::new("qemu-aarch64"), &prog, &[], b"", &dir);
-        let j = run_jit_with_env(&prog, &dir, &[("A64_JIT_CODE_KB", "64")]);
-        assert_eq!(
-            (String::from_utf8_lossy(&q.stdout), q.status),
-            (String::from_utf8_lossy(&j.stdout), j.status),
-            "{name}: qemu-aarch64 and the translator with a 64 KiB code cache differ\n{}",
-            String::from_utf8_lossy(&j.stderr)
-        );
-        assert!(!j.stdout.is_empty(), "{name} printed nothing");
-        let err = String::from_utf8_lossy(&j.stderr);
-        let flushes: u64 = err
-            .split("flushes: ")
-            .nth(1)
-            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
-        assert!(
-            flushes > 0,
-            "{name}: the code cache was never flushed:\n{err}"
-        );
-    }
+    translator_matches_qemu_with(
+        &["sort", "int_hash", "printf_formats"],
+        ("A64_JIT_CODE_KB", "64"),
+        "a 64 KiB code cache",
+        "flushes",
+        0,
+    );
 }
 
 /// The translator with only 3 host registers for temps: values spill to memory all the
@@ -139,32 +155,17 @@ fn translator_with_a_tiny_code_cache() {
 /// qemu-aarch64.
 #[test]
 fn translator_with_three_registers() {
-    let _ = a64_user();
-    for name in [
-        "sort",
-        "int_hash",
-        "printf_formats",
-        "atomics_bits",
-        "malloc_heavy",
-    ] {
-        let prog = build(name);
-        let dir = work_dir(&format!("regs3-{name}"));
-        let q = run_with(std::path::Path::new("qemu-aarch64"), &prog, &[], b"", &dir);
-        let j = run_jit_with_env(&prog, &dir, &[("A64_JIT_REGS", "3")]);
-        assert_eq!(
-            (String::from_utf8_lossy(&q.stdout), q.status),
-            (String::from_utf8_lossy(&j.stdout), j.status),
-            "{name}: qemu-aarch64 and the translator with 3 registers differ\n{}",
-            String::from_utf8_lossy(&j.stderr)
-        );
-        assert!(!j.stdout.is_empty(), "{name} printed nothing");
-        let err = String::from_utf8_lossy(&j.stderr);
-        let spills: u64 = err
-            .split("spills: ")
-            .nth(1)
-            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
-        assert!(spills > 100, "{name}: hardly any spills:\n{err}");
-    }
+    translator_matches_qemu_with(
+        &[
+            "sort",
+            "int_hash",
+            "printf_formats",
+            "atomics_bits",
+            "malloc_heavy",
+        ],
+        ("A64_JIT_REGS", "3"),
+        "3 registers",
+        "spills",
+        100,
+    );
 }

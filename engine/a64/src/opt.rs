@@ -97,7 +97,9 @@ pub fn def_of(op: &Op) -> Option<Temp> {
     }
 }
 
-fn is_pure(op: &Op) -> bool {
+/// Whether the op only computes its result: it neither observes nor changes the guest
+/// state beyond reading guest registers (`Get`) and its operands.
+pub fn is_pure(op: &Op) -> bool {
     if let Op::Call { helper, .. } = op {
         return helper.is_pure();
     }

@@ -424,9 +424,7 @@ struct Tr<'a> {
 }
 
 /// The temps `op` reads (at most three).
-fn uses(op: &Op) -> ([Temp; 3], usize) {
-    a64::opt::uses_of(op)
-}
+use a64::opt::uses_of as uses;
 
 /// Buffers reused from block to block (translation allocates almost nothing).
 #[derive(Default)]
@@ -771,28 +769,22 @@ fn free_conversions(
 /// whose every use is 32-bit, as the load is) and the index of the next op writing
 /// that register (the home is valid up to and including it).
 fn homes(b: &Block, only_low: &[bool], home: &mut [Option<(i32, u8)>], until: &mut [usize]) {
+    let disp = |reg: Reg| match reg {
+        Reg::X(n) => Some(off::X + 8 * i32::from(n)),
+        Reg::Sp => Some(off::SP),
+        _ => None,
+    };
     let mut open: Vec<Temp> = Vec::new();
     for (i, op) in b.ops.iter().enumerate() {
         match *op {
             Op::Get { dst, reg } => {
-                let disp = match reg {
-                    Reg::X(n) => off::X + 8 * i32::from(n),
-                    Reg::Sp => off::SP,
-                    _ => continue,
-                };
+                let Some(d) = disp(reg) else { continue };
                 let size = if only_low[dst.0 as usize] { 4 } else { 8 };
-                home[dst.0 as usize] = Some((disp, size));
+                home[dst.0 as usize] = Some((d, size));
                 open.push(dst);
             }
-            Op::Set {
-                reg: Reg::X(_) | Reg::Sp,
-                ..
-            } => {
-                let Op::Set { reg, .. } = *op else { continue };
-                let disp = match reg {
-                    Reg::X(n) => off::X + 8 * i32::from(n),
-                    _ => off::SP,
-                };
+            Op::Set { reg, .. } => {
+                let Some(disp) = disp(reg) else { continue };
                 open.retain(|&t| {
                     let same = home[t.0 as usize].is_some_and(|(d, _)| d == disp);
                     if same {
@@ -821,18 +813,10 @@ enum AtOp {
 
 fn at_op(op: &Op) -> AtOp {
     match *op {
-        Op::Insn { .. }
-        | Op::Const { .. }
-        | Op::Bin { .. }
-        | Op::BinImm { .. }
-        | Op::Un { .. }
-        | Op::Zext { .. }
-        | Op::Sext { .. }
-        | Op::Trunc { .. }
-        | Op::Flags { .. }
-        | Op::Cond { .. }
-        | Op::Select { .. } => AtOp::Pass,
-        Op::Get { reg, .. } if reg != Reg::Nzcv => AtOp::Pass,
+        Op::Get { reg: Reg::Nzcv, .. } => AtOp::Flush,
+        // Pure ops (pure helper calls among them) cannot observe NZCV.
+        Op::Insn { .. } => AtOp::Pass,
+        _ if a64::opt::is_pure(op) => AtOp::Pass,
         Op::Set { reg: Reg::Nzcv, .. } => AtOp::Drop,
         Op::Set { .. } => AtOp::Pass,
         Op::Load { attr, .. } | Op::Store { attr, .. } if !attr.exclusive && !attr.unpriv => {
@@ -840,7 +824,6 @@ fn at_op(op: &Op) -> AtOp {
         }
         Op::Load { attr, .. } | Op::StoreExcl { attr, .. } if inline_excl(attr) => AtOp::Cold,
         Op::ExitIf { .. } => AtOp::Cold,
-        Op::Call { helper, .. } if helper.is_pure() => AtOp::Pass,
         _ => AtOp::Flush,
     }
 }
@@ -2897,37 +2880,7 @@ impl Tr<'_> {
     }
 
     fn load(&mut self, i: usize, dst: Temp, addr: Temp, attr: MemAttr) {
-        if attr.exclusive && inline_excl(attr) {
-            // As a plain load, then the monitor is armed with the address and value
-            // (the slow path's run-time function arms it itself).
-            let ar = self.addr_reg(addr);
-            // Allocate first: a spill must happen on every path, not only on a TLB hit.
-            let d = self.def(dst);
-            let miss = self.tlb_probe(ar, attr, false);
-            self.a.load(attr.size, d, mi(R::RCX, ar, 1, 0));
-            self.a.store(8, m(R::RBP, off::MON_ADDR), ar);
-            self.a.store(8, m(R::RBP, off::MON_VALUE), d);
-            self.a.store_i(8, m(R::RBP, off::MON_VALUE + 8), 0);
-            self.a.store_i8(m(R::RBP, off::MON_SIZE), attr.size);
-            self.a.store_i8(m(R::RBP, off::MON_VALID), 1);
-            self.fin(dst, d);
-            let resume = self.a.pos();
-            // Out-of-line paths rejoin here: no register is known to hold a slot.
-            self.just_stored = None;
-            let live = self.live_caller_saved(i, Some(dst));
-            self.cold.push(Cold {
-                fix: miss,
-                resume,
-                kind: ColdKind::Load { dst, attr },
-                addr,
-                pc: self.pc,
-                live,
-                pend: self.pend,
-                snap: self.cold_snap(&[addr, dst]),
-            });
-            return;
-        }
-        if attr.exclusive || attr.unpriv {
+        if attr.unpriv || attr.exclusive && !inline_excl(attr) {
             let f = self.env.rt.load;
             let pa = rt::pack_attr(attr);
             self.call_site(
@@ -2957,22 +2910,56 @@ impl Tr<'_> {
             self.a.movdqu_store(slot(dst), 0);
         } else {
             self.a.load(attr.size, d, hm);
+            if attr.exclusive {
+                // Arm the monitor with the address and value (on a TLB miss the
+                // run-time function arms it itself).
+                self.a.store(8, m(R::RBP, off::MON_ADDR), ar);
+                self.a.store(8, m(R::RBP, off::MON_VALUE), d);
+                self.a.store_i(8, m(R::RBP, off::MON_VALUE + 8), 0);
+                self.a.store_i8(m(R::RBP, off::MON_SIZE), attr.size);
+                self.a.store_i8(m(R::RBP, off::MON_VALID), 1);
+            }
             self.fin(dst, d);
         }
-        let resume = self.a.pos();
-        // Out-of-line paths rejoin here: no register is known to hold a slot.
-        self.just_stored = None;
-        let live = self.live_caller_saved(i, Some(dst));
-        self.cold.push(Cold {
-            fix: miss,
-            resume,
-            kind: ColdKind::Load { dst, attr },
+        self.rejoin(
+            i,
+            &[miss],
+            ColdKind::Load { dst, attr },
             addr,
-            pc: self.pc,
-            live,
-            pend: self.pend,
-            snap: self.cold_snap(&[addr, dst]),
-        });
+            Some(dst),
+            dst,
+        );
+    }
+
+    /// Records the out-of-line paths of memory op `i` (entered at `fixes`), which
+    /// rejoin the block here; `except` is the op's result (not live across it), `t`
+    /// the other temp the path reads or writes besides `addr`.
+    fn rejoin(
+        &mut self,
+        i: usize,
+        fixes: &[Fixup],
+        kind: ColdKind,
+        addr: Temp,
+        except: Option<Temp>,
+        t: Temp,
+    ) {
+        let resume = self.a.pos();
+        // No register is known to hold a slot where paths join.
+        self.just_stored = None;
+        let live = self.live_caller_saved(i, except);
+        let snap = self.cold_snap(&[addr, t]);
+        for &fix in fixes {
+            self.cold.push(Cold {
+                fix,
+                resume,
+                kind,
+                addr,
+                pc: self.pc,
+                live,
+                pend: self.pend,
+                snap,
+            });
+        }
     }
 
     fn store(&mut self, i: usize, addr: Temp, src: Temp, attr: MemAttr) {
@@ -3011,20 +2998,7 @@ impl Tr<'_> {
             let v = self.get(src, R::RAX);
             self.a.store(attr.size, hm, v);
         }
-        let resume = self.a.pos();
-        // Out-of-line paths rejoin here: no register is known to hold a slot.
-        self.just_stored = None;
-        let live = self.live_caller_saved(i, None);
-        self.cold.push(Cold {
-            fix: miss,
-            resume,
-            kind: ColdKind::Store { src, attr },
-            addr,
-            pc: self.pc,
-            live,
-            pend: self.pend,
-            snap: self.cold_snap(&[addr, src]),
-        });
+        self.rejoin(i, &[miss], ColdKind::Store { src, attr }, addr, None, src);
     }
 
     /// Store-exclusive of up to 8 bytes: succeeds (status 0) when the monitor holds
@@ -3061,22 +3035,8 @@ impl Tr<'_> {
         self.a.bind(f4);
         self.a.mov_ri(R::RCX, 1);
         self.a.bind(ok);
-        let resume = self.a.pos();
-        // Out-of-line paths rejoin here: no register is known to hold a slot.
-        self.just_stored = None;
-        let live = self.live_caller_saved(i, Some(status));
-        for fix in slow {
-            self.cold.push(Cold {
-                fix,
-                resume,
-                kind: ColdKind::StoreExcl { src, attr },
-                addr,
-                pc: self.pc,
-                live,
-                pend: self.pend,
-                snap: self.cold_snap(&[addr, src]),
-            });
-        }
+        let kind = ColdKind::StoreExcl { src, attr };
+        self.rejoin(i, &slow, kind, addr, Some(status), src);
         let d = self.def(status);
         self.a.mov_rr(false, d, R::RCX);
         self.fin(status, d);
