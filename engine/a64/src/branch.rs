@@ -12,7 +12,7 @@ fn sext(v: u32, bits: u32) -> i64 {
 pub fn b_imm(b: &mut Builder, x: f::B_imm) {
     let target = b.pc.wrapping_add((sext(x.imm26, 26) << 2) as u64);
     if x.op != 0 {
-        let ret = b.k64(b.pc.wrapping_add(4));
+        let ret = b.pc_rel(b.pc.wrapping_add(4));
         b.write_x(30, ret);
     }
     b.jump(target);
@@ -63,7 +63,7 @@ pub fn br(b: &mut Builder, x: f::BR) {
     };
     let t = b.read_x(x.rn, true);
     if kind == IndKind::Call {
-        let ret = b.k64(b.pc.wrapping_add(4));
+        let ret = b.pc_rel(b.pc.wrapping_add(4));
         b.write_x(30, ret);
     }
     b.indirect(t, kind);

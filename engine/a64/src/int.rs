@@ -126,7 +126,7 @@ pub fn adr(b: &mut Builder, x: f::ADR) {
     } else {
         b.pc.wrapping_add(imm as u64)
     };
-    let t = b.k64(v);
+    let t = b.pc_rel(v);
     b.write_x(x.rd, t);
 }
 

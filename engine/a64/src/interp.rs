@@ -380,6 +380,7 @@ pub fn run_block<M: Memory + ?Sized>(
                 raw = r;
             }
             Op::Const { dst, val, .. } => t[dst.0 as usize] = val,
+            Op::PcRel { dst, val } => t[dst.0 as usize] = u128::from(val),
             Op::Get { dst, reg } => {
                 t[dst.0 as usize] = match reg {
                     Reg::X(n) => cpu.x[n as usize] as u128,

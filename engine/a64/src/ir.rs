@@ -328,6 +328,16 @@ pub enum ExcKind {
 }
 
 impl ExcKind {
+    /// The address of the instruction that raised it, given the address execution
+    /// resumes at (see [`ExcKind::resumes_after`]).
+    pub const fn insn_pc(self, resume: u64) -> u64 {
+        if self.resumes_after() {
+            resume.wrapping_sub(4)
+        } else {
+            resume
+        }
+    }
+
     /// Whether execution resumes after the instruction (true) or at it (false).
     pub const fn resumes_after(self) -> bool {
         matches!(
@@ -360,6 +370,12 @@ pub enum Op {
     Insn { pc: u64, raw: u32 },
     /// `dst = val` (truncated to `ty`).
     Const { dst: Temp, ty: Ty, val: u128 },
+    /// `dst = val` (I64), an address computed from the PC (ADR, ADRP, a link address,
+    /// a literal's address): equal to `val` when the block runs at the virtual address it
+    /// was lowered for, and moving with the block when its translation is shared by
+    /// other virtual addresses of the same physical page (the translator derives it from
+    /// the block's run-time PC instead of using `val`).
+    PcRel { dst: Temp, val: u64 },
     /// `dst = reg`.
     Get { dst: Temp, reg: Reg },
     /// `reg = src` (types must match; a write of `V` is the full 128 bits).

@@ -74,29 +74,42 @@ pub fn access(b: &mut Builder, c: &Class, rt: u32, addr: Temp, attr: MemAttr) ->
     match c.acc {
         Acc::Prefetch => None,
         Acc::Store => {
-            let v = if c.vec {
-                b.read_v(rt)
-            } else {
-                b.read_x(rt, c.bytes == 8)
-            };
+            let v = store_value(b, c, rt);
             b.store(addr, v, attr);
             None
         }
-        Acc::Load => {
-            let ty = if c.vec {
-                Ty::I128
-            } else if c.bytes == 8 {
-                Ty::I64
-            } else {
-                Ty::I32
-            };
-            Some(b.load(addr, attr, ty))
+        Acc::Load | Acc::LoadSigned(_) => {
+            let raw = load_raw(b, c, addr, attr);
+            Some(extend(b, c, raw))
         }
-        Acc::LoadSigned(to) => {
-            let narrow = Ty::from_bytes(c.bytes).unwrap_or(Ty::I64);
-            let raw = b.load(addr, attr, narrow);
-            Some(b.sext(raw, to))
-        }
+    }
+}
+
+/// The register a store of class `c` writes to memory.
+fn store_value(b: &mut Builder, c: &Class, rt: u32) -> Temp {
+    if c.vec {
+        b.read_v(rt)
+    } else {
+        b.read_x(rt, c.bytes == 8)
+    }
+}
+
+/// The load of class `c`, before any sign extension ([`extend`]).
+fn load_raw(b: &mut Builder, c: &Class, addr: Temp, attr: MemAttr) -> Temp {
+    let ty = match c.acc {
+        Acc::LoadSigned(_) => Ty::from_bytes(c.bytes).unwrap_or(Ty::I64),
+        _ if c.vec => Ty::I128,
+        _ if c.bytes == 8 => Ty::I64,
+        _ => Ty::I32,
+    };
+    b.load(addr, attr, ty)
+}
+
+/// A loaded value extended as class `c` wants.
+fn extend(b: &mut Builder, c: &Class, raw: Temp) -> Temp {
+    match c.acc {
+        Acc::LoadSigned(to) => b.sext(raw, to),
+        _ => raw,
     }
 }
 
@@ -200,7 +213,7 @@ pub fn literal(b: &mut Builder, x: f::LDR_lit) {
         (3, 0) => return,
         _ => return b.undef(),
     };
-    let addr = b.k64(b.pc.wrapping_add((sext(x.imm19, 19) << 2) as u64));
+    let addr = b.pc_rel(b.pc.wrapping_add((sext(x.imm19, 19) << 2) as u64));
     if let Some(v) = access(b, &c, x.rt, addr, attr(c.bytes)) {
         commit(b, &c, x.rt, v);
     }
@@ -231,8 +244,19 @@ pub fn pair(b: &mut Builder, x: f::LDST_pair) {
     let moved = b.bini(BinOp::Add, base, off);
     let addr1 = if x.mode == 1 { base } else { moved };
     let addr2 = b.bini(BinOp::Add, addr1, bytes as u128);
-    let v1 = access(b, &c, x.rt, addr1, a);
-    let v2 = access(b, &c, x.rt2, addr2, a);
+    // The two accesses are adjacent ops (registers read, or values extended, around
+    // them): the translator probes the TLB once for both.
+    let (v1, v2) = if load {
+        let r1 = load_raw(b, &c, addr1, a);
+        let r2 = load_raw(b, &c, addr2, a);
+        (Some(extend(b, &c, r1)), Some(extend(b, &c, r2)))
+    } else {
+        let s1 = store_value(b, &c, x.rt);
+        let s2 = store_value(b, &c, x.rt2);
+        b.store(addr1, s1, a);
+        b.store(addr2, s2, a);
+        (None, None)
+    };
     if x.mode == 1 || x.mode == 3 {
         b.write_xsp(x.rn, moved);
     }

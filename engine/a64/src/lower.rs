@@ -97,6 +97,13 @@ impl Builder {
         dst
     }
 
+    /// A PC-relative address (see [`Op::PcRel`]).
+    pub fn pc_rel(&mut self, val: u64) -> Temp {
+        let dst = self.temp(Ty::I64);
+        self.ops.push(Op::PcRel { dst, val });
+        dst
+    }
+
     /// A 64-bit constant.
     pub fn k64(&mut self, val: u64) -> Temp {
         self.konst(Ty::I64, val as u128)

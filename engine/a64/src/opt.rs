@@ -15,6 +15,7 @@ pub fn for_each_use(op: &mut Op, mut f: impl FnMut(&mut Temp)) {
     match op {
         Op::Insn { .. }
         | Op::Const { .. }
+        | Op::PcRel { .. }
         | Op::Get { .. }
         | Op::ClearExcl
         | Op::Barrier(_)
@@ -57,6 +58,7 @@ pub fn uses_of(op: &Op) -> ([Temp; 3], usize) {
     match *op {
         Op::Insn { .. }
         | Op::Const { .. }
+        | Op::PcRel { .. }
         | Op::Get { .. }
         | Op::ClearExcl
         | Op::Barrier(_)
@@ -79,6 +81,7 @@ pub fn uses_of(op: &Op) -> ([Temp; 3], usize) {
 pub fn def_of(op: &Op) -> Option<Temp> {
     match *op {
         Op::Const { dst, .. }
+        | Op::PcRel { dst, .. }
         | Op::Get { dst, .. }
         | Op::Bin { dst, .. }
         | Op::BinImm { dst, .. }
@@ -106,6 +109,7 @@ pub fn is_pure(op: &Op) -> bool {
     matches!(
         op,
         Op::Const { .. }
+            | Op::PcRel { .. }
             | Op::Get { .. }
             | Op::Bin { .. }
             | Op::BinImm { .. }

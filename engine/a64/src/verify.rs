@@ -68,6 +68,11 @@ pub fn verify(block: &Block) -> Result<(), VerifyError> {
                     return err("Const type mismatch");
                 }
             }
+            Op::PcRel { dst, .. } => {
+                if def!(dst) != Ty::I64 {
+                    return err("PcRel type mismatch");
+                }
+            }
             Op::Get { dst, reg } => {
                 if !check_reg(reg) {
                     return err("bad register");

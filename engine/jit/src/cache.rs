@@ -184,6 +184,9 @@ impl Jit {
         a.alu_rm(true, Alu::Cmp, R::RDX, m(R::RAX, 8));
         let miss3 = a.jcc_fwd(Cc::Ne);
         a.load(8, R::RAX, m(R::RAX, 16));
+        // The target block expects `cpu.pc` to hold its address (position-independent
+        // code, see `Tr::set_pc`).
+        a.store(8, m(R::RBP, off::PC), R::RDI);
         a.ret();
         a.bind(miss1);
         a.bind(miss2);

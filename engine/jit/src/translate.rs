@@ -103,20 +103,17 @@ pub struct Env<'a> {
 /// What a block exit record means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExitRec {
-    /// A direct branch to `target` in the same guest page: patch the 32-bit
-    /// displacement ending at `patch` (absolute address) to chain it.
+    /// A direct branch within the same guest page (`cpu.pc` holds the target): patch
+    /// the 32-bit displacement ending at `patch` (absolute address) to chain it.
     Chain {
         /// Address just after the displacement.
         patch: u64,
-        /// Guest target.
-        target: u64,
     },
-    /// The block ended with an exception or event; `cpu.pc` holds the resume address.
+    /// The block ended with an exception or event; `cpu.pc` holds the resume address
+    /// (the instruction's own address, or the next one when `kind.resumes_after()`).
     Exception {
         /// What.
         kind: ExcKind,
-        /// The instruction.
-        pc: u64,
         /// Its encoding.
         raw: u32,
     },
@@ -252,6 +249,14 @@ enum ColdKind {
         src: Temp,
         attr: MemAttr,
     },
+    /// The two accesses of an LDP/STP (loaded temps or stored values `t`), the second
+    /// at `addr2`, done one after the other by the run-time functions.
+    Pair {
+        load: bool,
+        t: [Temp; 2],
+        addr2: Temp,
+        attr: MemAttr,
+    },
 }
 
 #[derive(Clone, Copy)]
@@ -262,6 +267,8 @@ struct Cold {
     addr: Temp,
     pc: u64,
     live: Live,
+    /// For a [`ColdKind::Pair`]: the registers to keep across the second access.
+    live2: Live,
     /// The NZCV write still owed at this point (stored before leaving the block).
     pend: Option<Pend>,
     /// Where the temps this path reads or writes were at this point (a temp may be
@@ -269,17 +276,17 @@ struct Cold {
     snap: Snap,
 }
 
-/// Locations of up to six temps at one point of the block.
+/// Locations of up to eight temps at one point of the block.
 #[derive(Clone, Copy)]
 struct Snap {
     n: usize,
-    t: [(u32, Loc); 6],
+    t: [(u32, Loc); 8],
 }
 
 impl Snap {
     const EMPTY: Snap = Snap {
         n: 0,
-        t: [(0, Loc::None); 6],
+        t: [(0, Loc::None); 8],
     };
 }
 
@@ -322,6 +329,10 @@ impl Cold {
         addr: Temp(0),
         pc: 0,
         live: Live {
+            regs: [(0, 0); 6],
+            n: 0,
+        },
+        live2: Live {
             regs: [(0, 0); 6],
             n: 0,
         },
@@ -418,6 +429,8 @@ struct Tr<'a> {
     /// Per temp: a CLZ of an RBIT of this value (a TZCNT; see [`count_trailing`]), or,
     /// for that RBIT's result, a marker that it needs no code.
     ctz: Vec<Option<Temp>>,
+    /// Per op: it and the next op are the two accesses of an LDP/STP ([`pair_of`]).
+    paired: Vec<bool>,
     /// Per temp: a fused condition whose only use, a side exit or the block's branch,
     /// jumps on the host flags directly (see [`direct_branches`]).
     direct: Vec<Option<Cc>>,
@@ -450,6 +463,7 @@ pub struct Scratch {
     pend_at: Vec<Option<Pend>>,
     direct: Vec<Option<Cc>>,
     ctz: Vec<Option<Temp>>,
+    paired: Vec<bool>,
     home: Vec<Option<(i32, u8)>>,
     home_until: Vec<usize>,
     /// The code of the last block translated.
@@ -561,6 +575,10 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
     let mut home = reset(&mut s.home, nt, None);
     let mut home_until = reset(&mut s.home_until, nt, usize::MAX);
     homes(b, &only_low, &mut home, &mut home_until);
+    let mut paired = reset(&mut s.paired, nops, false);
+    for (i, p) in paired.iter_mut().enumerate() {
+        *p = pair_of(b, &defat, i);
+    }
     let mut defer = reset(&mut s.defer, nops, false);
     let mut pend_at = reset(&mut s.pend_at, nops, None);
     defer_nzcv(
@@ -650,6 +668,7 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
         home_until,
         direct,
         ctz,
+        paired,
     };
     tr.prologue();
     for i in 0..nops {
@@ -681,10 +700,33 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
     s.pend_at = tr.pend_at;
     s.direct = tr.direct;
     s.ctz = tr.ctz;
+    s.paired = tr.paired;
     s.known_width = known_width;
     s.calls = calls;
     s.before = before;
     Ok(tr.exits)
+}
+
+/// Whether ops `i` and `i + 1` are the two accesses of an LDP/STP: plain loads or
+/// stores of the same size, the second at the first's address plus that size.
+fn pair_of(b: &Block, defat: &[usize], i: usize) -> bool {
+    let key = |op: &Op| match *op {
+        Op::Load { addr, attr, .. } => Some((addr, attr, false)),
+        Op::Store { addr, attr, .. } => Some((addr, attr, true)),
+        _ => None,
+    };
+    let (Some((a1, at, w1)), Some((a2, at2, w2))) =
+        (key(&b.ops[i]), b.ops.get(i + 1).and_then(key))
+    else {
+        return false;
+    };
+    let plain = !at.exclusive && !at.unpriv && !at.acquire && !at.release && at.align <= 1;
+    plain
+        && at == at2
+        && w1 == w2
+        && matches!(at.size, 4 | 8 | 16)
+        && matches!(b.ops[defat[a2.0 as usize]], Op::BinImm { op: BinOp::Add, dst, a, imm, .. }
+            if dst == a2 && a == a1 && imm == u64::from(at.size))
 }
 
 /// XMM registers the translator uses only inside one op's code (XMM0..7 carry operands).
@@ -940,7 +982,7 @@ fn direct_branches(
 ) {
     // Ops whose code (if any) is plain moves, which leave the flags alone.
     let quiet = |i: usize| match b.ops[i] {
-        Op::Insn { .. } | Op::Const { .. } | Op::Get { .. } => true,
+        Op::Insn { .. } | Op::Const { .. } | Op::PcRel { .. } | Op::Get { .. } => true,
         Op::Cond { .. } => fused[i].is_some(),
         Op::Set { reg, .. } => defer[i] || matches!(reg, Reg::X(_) | Reg::Sp),
         Op::Select { .. } => defer[i],
@@ -1155,12 +1197,36 @@ impl Tr<'_> {
         self.a.bind(skip);
     }
 
+    /// Moves `cpu.pc` from the block's start to `pc` (on a path that leaves the block).
+    /// Translated code is position-independent: `cpu.pc` holds the address the block
+    /// runs at (the runner, the jump-cache lookup and chained exits set it on entry),
+    /// so a translation serves every virtual address of its physical page.
     fn set_pc(&mut self, pc: u64) {
-        if let Some(v) = imm_fit(pc, true) {
-            self.a.store_i(8, m(R::RBP, off::PC), v);
+        let d = pc.wrapping_sub(self.b.pc) as i64;
+        if d == 0 {
+            return;
+        }
+        if let Ok(v) = i32::try_from(d) {
+            self.a.alu_mi(true, Alu::Add, m(R::RBP, off::PC), v);
         } else {
-            self.a.mov_ri(R::RAX, pc);
-            self.a.store(8, m(R::RBP, off::PC), R::RAX);
+            self.a.mov_ri(R::RAX, d as u64);
+            self.a.alu_mr(true, Alu::Add, m(R::RBP, off::PC), R::RAX);
+        }
+    }
+
+    /// `r = pc` for a guest address `pc` given as it was at lowering (see
+    /// [`Tr::set_pc`]): `cpu.pc` plus the distance from the block's start. Leaves the
+    /// host flags alone; uses RCX when the distance needs 64 bits.
+    fn pc_into(&mut self, r: R, pc: u64) {
+        self.a.load(8, r, m(R::RBP, off::PC));
+        let d = pc.wrapping_sub(self.b.pc) as i64;
+        if let Ok(v) = i32::try_from(d) {
+            if v != 0 {
+                self.a.lea(true, r, m(r, v));
+            }
+        } else {
+            self.a.mov_ri(R::RCX, d as u64);
+            self.a.lea(true, r, mi(r, R::RCX, 1, 0));
         }
     }
 
@@ -1279,7 +1345,7 @@ impl Tr<'_> {
     /// The locations of `ts` now, for an out-of-line path emitted later.
     fn snap(&self, ts: &[Temp]) -> Snap {
         let mut s = Snap::EMPTY;
-        for &t in ts.iter().take(6) {
+        for &t in ts.iter().take(8) {
             s.t[s.n] = (t.0, self.loc[t.0 as usize]);
             s.n += 1;
         }
@@ -1288,7 +1354,7 @@ impl Tr<'_> {
 
     /// [`Tr::snap`] of `ts` and the operands of the owed NZCV write.
     fn cold_snap(&self, ts: &[Temp]) -> Snap {
-        let mut v = [Temp(0); 6];
+        let mut v = [Temp(0); 8];
         let mut n = 0;
         for &t in ts {
             v[n] = t;
@@ -1622,6 +1688,12 @@ impl Tr<'_> {
                 self.loc[dst.0 as usize] = Loc::Const(val);
                 self.x0 = self.x0_prev;
             }
+            Op::PcRel { dst, val } => {
+                let r = self.def(dst);
+                self.pc_into(r, val);
+                self.fin(dst, r);
+                self.x0 = self.x0_prev;
+            }
             Op::Get { dst, reg } => self.get_reg(dst, reg),
             Op::Set { .. } | Op::Select { .. } if self.defer[i] => {
                 if let Some(p) = self.pend_at[i] {
@@ -1719,6 +1791,7 @@ impl Tr<'_> {
                 }
                 self.fin(dst, r);
             }
+            Op::Load { .. } | Op::Store { .. } if self.paired[i] => self.mem_pair(i),
             Op::Load { dst, addr, attr } => self.load(i, dst, addr, attr),
             Op::Store { addr, src, attr } => self.store(i, addr, src, attr),
             Op::StoreExcl {
@@ -2958,8 +3031,93 @@ impl Tr<'_> {
                 live,
                 pend: self.pend,
                 snap,
+                ..Cold::EMPTY
             });
         }
+    }
+
+    /// The two accesses of an LDP/STP, ops `i` and `i + 1` (see [`pair_of`]), with one
+    /// TLB probe covering both. When it misses (or they straddle a page boundary), the
+    /// out-of-line path does them one after the other, exactly as two ops would.
+    fn mem_pair(&mut self, i: usize) {
+        self.skip = Some(i + 1);
+        let (load, t, addr, addr2, attr) = match (self.b.ops[i], self.b.ops[i + 1]) {
+            (
+                Op::Load { dst, addr, attr },
+                Op::Load {
+                    dst: d2, addr: a2, ..
+                },
+            ) => (true, [dst, d2], addr, a2, attr),
+            (
+                Op::Store { src, addr, attr },
+                Op::Store {
+                    src: s2, addr: a2, ..
+                },
+            ) => (false, [src, s2], addr, a2, attr),
+            _ => return,
+        };
+        let size = attr.size;
+        let both = MemAttr {
+            size: 2 * size,
+            ..attr
+        };
+        let ar = self.addr_reg(addr);
+        let miss = if load {
+            // Allocate first: a spill must happen on every path, not only on a hit.
+            let r = [self.def(t[0]), self.def(t[1])];
+            let miss = self.tlb_probe(ar, both, false);
+            for (k, (d, r)) in t.into_iter().zip(r).enumerate() {
+                let hm = mi(R::RCX, ar, 1, k as i32 * i32::from(size));
+                if size == 16 {
+                    self.a.movdqu_load(0, hm);
+                    self.a.movdqu_store(slot(d), 0);
+                } else {
+                    self.a.load(size, r, hm);
+                    self.fin(d, r);
+                }
+            }
+            miss
+        } else {
+            let miss = self.tlb_probe(ar, both, true);
+            for (k, src) in t.into_iter().enumerate() {
+                let hm = mi(R::RCX, ar, 1, k as i32 * i32::from(size));
+                self.store_at(hm, src, size);
+            }
+            miss
+        };
+        let resume = self.a.pos();
+        self.just_stored = None;
+        let (live, live2) = if load {
+            let mut live = Live::default();
+            for x in &self.live_caller_saved(i, Some(t[0])) {
+                if x.1 != t[1].0 {
+                    live.push(x);
+                }
+            }
+            (live, self.live_caller_saved(i + 1, Some(t[1])))
+        } else {
+            (
+                self.live_caller_saved(i, None),
+                self.live_caller_saved(i + 1, None),
+            )
+        };
+        let snap = self.cold_snap(&[addr, addr2, t[0], t[1]]);
+        self.cold.push(Cold {
+            fix: miss,
+            resume,
+            kind: ColdKind::Pair {
+                load,
+                t,
+                addr2,
+                attr,
+            },
+            addr,
+            pc: self.pc,
+            live,
+            live2,
+            pend: self.pend,
+            snap,
+        });
     }
 
     fn store(&mut self, i: usize, addr: Temp, src: Temp, attr: MemAttr) {
@@ -2985,8 +3143,13 @@ impl Tr<'_> {
         }
         let ar = self.addr_reg(addr);
         let miss = self.tlb_probe(ar, attr, true);
-        let hm = mi(R::RCX, ar, 1, 0);
-        if attr.size == 16 {
+        self.store_at(mi(R::RCX, ar, 1, 0), src, attr.size);
+        self.rejoin(i, &[miss], ColdKind::Store { src, attr }, addr, None, src);
+    }
+
+    /// Stores `size` bytes of `src` at host address `hm` (a TLB hit).
+    fn store_at(&mut self, hm: crate::emit::M, src: Temp, size: u8) {
+        if size == 16 {
             if self.ty(src) == Ty::I128 && !matches!(self.loc[src.0 as usize], Loc::Const(_)) {
                 self.a.movdqu_load(0, slot(src));
                 self.a.movdqu_store(hm, 0);
@@ -2996,9 +3159,8 @@ impl Tr<'_> {
             }
         } else {
             let v = self.get(src, R::RAX);
-            self.a.store(attr.size, hm, v);
+            self.a.store(size, hm, v);
         }
-        self.rejoin(i, &[miss], ColdKind::Store { src, attr }, addr, None, src);
     }
 
     /// Store-exclusive of up to 8 bytes: succeeds (status 0) when the monitor holds
@@ -3159,18 +3321,19 @@ impl Tr<'_> {
             self.a.mov_ri(R::RAX, exit::CONTINUE);
             self.jmp_abs(self.env.epilogue);
         } else if same_page {
-            // A patchable jump, initially to the stub right after it.
+            // A patchable jump, initially to the stub right after it; `cpu.pc` moves
+            // first, as the next block expects.
+            self.set_pc(target);
             let k = self.exits.len();
             let f = self.a.jmp_fwd();
             let patch = self.env.base + f.0 as u64;
             self.a.bind(f);
-            self.exits.push(ExitRec::Chain { patch, target });
-            self.set_pc(target);
+            self.exits.push(ExitRec::Chain { patch });
             let code = exit::EXIT_REC | u64::from(self.env.block_id) << 8 | k as u64;
             self.a.mov_ri(R::RAX, code);
             self.jmp_abs(self.env.epilogue);
         } else {
-            self.a.mov_ri(R::RDI, target);
+            self.pc_into(R::RDI, target);
             self.lookup_jump();
         }
     }
@@ -3270,7 +3433,6 @@ impl Tr<'_> {
         let k = self.exits.len();
         self.exits.push(ExitRec::Exception {
             kind,
-            pc,
             raw: self.raw,
         });
         let code = exit::EXIT_REC | u64::from(self.env.block_id) << 8 | k as u64;
@@ -3279,6 +3441,10 @@ impl Tr<'_> {
     }
 
     fn emit_cold(&mut self) {
+        // What XMM0 holds where an out-of-line path starts is not what it held after
+        // the last op.
+        self.x0_prev = None;
+        self.x0_dirty = true;
         if let Some(f) = self.stop.take() {
             self.a.bind(f);
             self.a
@@ -3311,8 +3477,29 @@ impl Tr<'_> {
                 self.exit_to(target);
                 return;
             }
-            self.save(&c.live);
+            if let ColdKind::Pair {
+                load,
+                t,
+                addr2,
+                attr,
+            } = c.kind
+            {
+                for (k, (addr, live)) in [(c.addr, &c.live), (addr2, &c.live2)]
+                    .into_iter()
+                    .enumerate()
+                {
+                    let kind = if load {
+                        ColdKind::Load { dst: t[k], attr }
+                    } else {
+                        ColdKind::Store { src: t[k], attr }
+                    };
+                    self.cold_access(kind, addr, live, c.pc);
+                }
+                self.a.jmp_to(c.resume);
+                return;
+            }
             if let ColdKind::StoreExcl { src, attr } = c.kind {
+                self.save(&c.live);
                 self.put16(src, m(R::R12, off::ARGS));
                 self.arg_addr(c.addr);
                 self.a.mov_rr(true, R::RDI, R::R12);
@@ -3326,33 +3513,40 @@ impl Tr<'_> {
                 self.a.jmp_to(c.resume);
                 return;
             }
-            let (f, attr) = match c.kind {
-                ColdKind::Load { attr, .. } => (self.env.rt.load, attr),
-                ColdKind::Store { src, attr } => {
-                    self.put16(src, m(R::R12, off::ARGS));
-                    (self.env.rt.store, attr)
-                }
-                ColdKind::Side { .. } | ColdKind::StoreExcl { .. } => return,
-            };
-            self.arg_addr(c.addr);
-            self.a.mov_rr(true, R::RDI, R::R12);
-            self.a.mov_ri(R::RDX, rt::pack_attr(attr));
-            self.call_abs(f);
-            self.a.test_rr(false, R::RAX, R::RAX);
-            let fx = self.a.jcc_fwd(Cc::Ne);
-            self.fault_exits.push((fx, c.pc));
-            if let ColdKind::Load { dst, .. } = c.kind {
-                match self.loc[dst.0 as usize] {
-                    Loc::Reg(r) => self.a.load(8, r, m(R::R12, off::RET)),
-                    _ => {
-                        self.a.movdqu_load(0, m(R::R12, off::RET));
-                        self.a.movdqu_store(slot(dst), 0);
-                    }
-                }
-            }
-            self.restore(&c.live);
+            self.cold_access(c.kind, c.addr, &c.live, c.pc);
             self.a.jmp_to(c.resume);
         }
+    }
+
+    /// A load or store at `addr` through the run-time function (a TLB miss), keeping
+    /// the `live` registers; a fault leaves through the data-abort exit of `pc`.
+    fn cold_access(&mut self, kind: ColdKind, addr: Temp, live: &Live, pc: u64) {
+        self.save(live);
+        let (f, attr) = match kind {
+            ColdKind::Load { attr, .. } => (self.env.rt.load, attr),
+            ColdKind::Store { src, attr } => {
+                self.put16(src, m(R::R12, off::ARGS));
+                (self.env.rt.store, attr)
+            }
+            ColdKind::Side { .. } | ColdKind::StoreExcl { .. } | ColdKind::Pair { .. } => return,
+        };
+        self.arg_addr(addr);
+        self.a.mov_rr(true, R::RDI, R::R12);
+        self.a.mov_ri(R::RDX, rt::pack_attr(attr));
+        self.call_abs(f);
+        self.a.test_rr(false, R::RAX, R::RAX);
+        let fx = self.a.jcc_fwd(Cc::Ne);
+        self.fault_exits.push((fx, pc));
+        if let ColdKind::Load { dst, .. } = kind {
+            match self.loc[dst.0 as usize] {
+                Loc::Reg(r) => self.a.load(8, r, m(R::R12, off::RET)),
+                _ => {
+                    self.a.movdqu_load(0, m(R::R12, off::RET));
+                    self.a.movdqu_store(slot(dst), 0);
+                }
+            }
+        }
+        self.restore(live);
     }
 
     /// The shared data-abort and UNDEF exits of the block.

@@ -233,7 +233,7 @@ impl fmt::Display for Stats {
 const UNDEF_LOG: usize = 8;
 
 /// Number of block cache slots (direct mapped on a hash of the physical address).
-const CACHE_SLOTS: usize = 1 << 17;
+const CACHE_SLOTS: usize = 1 << 19;
 
 /// The cache slot of the block at physical address `pa`.
 #[inline]
@@ -241,6 +241,9 @@ fn slot_of(pa: u64) -> usize {
     (((pa >> 2) ^ (pa >> 19)) as usize) & (CACHE_SLOTS - 1)
 }
 
+/// A block of the cache, keyed by physical address and context. Its translated code is
+/// position-independent, so it also serves other virtual addresses of the same page
+/// (another process's mapping of a shared library, say); its IR is for `va` only.
 struct Cached {
     va: u64,
     pa: u64,
@@ -250,6 +253,9 @@ struct Cached {
     jit: Option<u32>,
     /// Interpreted runs so far (u32::MAX once translation was tried).
     runs: u32,
+    /// The translation also ran at an address other than `va` (so the jump cache may
+    /// hold it under several addresses).
+    shared: bool,
 }
 
 /// Runs before a block is translated (the earlier ones use the interpreter). Measured
@@ -295,8 +301,8 @@ pub struct Machine<'r> {
     jit_tlb_key: (u64, u16),
     /// Code-page generation the translator's write paths were checked against.
     jit_code_gen: u64,
-    /// A chain exit waiting for its target block.
-    pending_chain: Option<u64>,
+    /// A chain exit waiting for its target (the exit's code, the address it left for).
+    pending_chain: Option<(u64, u64)>,
     /// Interpreted runs of a block before it is translated ([`HOT_AFTER`] by default).
     hot_after: u32,
     /// Translated blocks (host entry, guest VA, code bytes), when enabled (perf maps).
@@ -464,7 +470,7 @@ impl<'r> Machine<'r> {
             let slot = &mut self.cache[slot_of(page_pa + 4 * i)];
             if slot.as_ref().is_some_and(|c| c.pa >> 12 == page_pa >> 12) {
                 if let Some(c) = slot.take() {
-                    drop_jc(&mut self.jit, &c);
+                    drop_jc(&mut self.jit, &c, self.sys.ram.as_ptr() as u64);
                 }
                 self.stats.blocks_invalidated += 1;
             }
@@ -812,8 +818,9 @@ impl<'r> Machine<'r> {
         let fp_trap = self.sys.fp_trapped(self.cpu.el);
         let ctx = self.cpu.el | (u8::from(fp_trap) << 1);
         let idx = slot_of(pa);
-        if let Some(c) = &self.cache[idx] {
-            if c.va == pc && c.pa == pa && c.ctx == ctx {
+        if let Some(c) = self.cache[idx].as_mut() {
+            if c.pa == pa && c.ctx == ctx && (c.va == pc || c.jit.is_some()) {
+                c.shared |= c.va != pc;
                 self.stats.cache_hits += 1;
                 return Ok(idx);
             }
@@ -852,7 +859,7 @@ impl<'r> Machine<'r> {
         // The evicted block (if any) leaves the jump cache too: the jump cache only
         // holds blocks of this table, so dropping a page's blocks drops all its entries.
         if let Some(old) = self.cache[idx].take() {
-            drop_jc(&mut self.jit, &old);
+            drop_jc(&mut self.jit, &old, self.sys.ram.as_ptr() as u64);
         }
         self.cache[idx] = Some(alloc::boxed::Box::new(Cached {
             va: pc,
@@ -861,6 +868,7 @@ impl<'r> Machine<'r> {
             block,
             jit: None,
             runs: 0,
+            shared: false,
         }));
         Ok(idx)
     }
@@ -914,10 +922,15 @@ impl<'r> Machine<'r> {
     }
 }
 
-/// Removes `c`'s translated code from the jump cache.
-fn drop_jc(jit: &mut Option<jit::Jit>, c: &Cached) {
+/// Removes `c`'s translated code from the jump cache (`ram` = host address of guest
+/// RAM).
+fn drop_jc(jit: &mut Option<jit::Jit>, c: &Cached, ram: u64) {
     if let (Some(j), Some(id)) = (jit.as_mut(), c.jit) {
-        if let Some(entry) = j.meta(id).map(|m| m.entry) {
+        if c.shared {
+            // Entered under other addresses too: drop every entry for code in its page.
+            j.ctx
+                .jc_drop_page(ram + (c.pa.wrapping_sub(RAM_BASE) & !0xfff));
+        } else if let Some(entry) = j.meta(id).map(|m| m.entry) {
             j.ctx.jc_drop(c.va, entry);
         }
     }
@@ -935,7 +948,7 @@ fn run_jit(
     id: u32,
     pa: u64,
     ctx: u8,
-    pending_chain: &mut Option<u64>,
+    pending_chain: &mut Option<(u64, u64)>,
     tlb_key: &mut (u64, u16),
     code_gen: &mut u64,
     stats: &mut Stats,
@@ -966,9 +979,8 @@ fn run_jit(
     }
     j.ctx.select_mode(sys.jit_mode(cpu.el), u64::from(ctx));
     let pc = cpu.pc;
-    if let Some(code) = pending_chain.take() {
-        if matches!(j.exit_rec(code), Some((_, jit::ExitRec::Chain { target, .. })) if target == pc)
-        {
+    if let Some((code, target)) = pending_chain.take() {
+        if target == pc {
             j.chain(code, id);
         }
     }
@@ -1035,12 +1047,16 @@ fn run_jit(
         }
         c => match j.exit_rec(c) {
             Some((_, jit::ExitRec::Chain { .. })) => {
-                *pending_chain = Some(c);
+                *pending_chain = Some((c, cpu.pc));
                 (Exit::Continue, 0)
             }
-            Some((_, jit::ExitRec::Exception { kind, pc, raw })) => {
-                (Exit::Exception { kind, pc }, raw)
-            }
+            Some((_, jit::ExitRec::Exception { kind, raw })) => (
+                Exit::Exception {
+                    kind,
+                    pc: kind.insn_pc(cpu.pc),
+                },
+                raw,
+            ),
             None => (Exit::Continue, 0),
         },
     }

@@ -245,3 +245,69 @@ fn esr_encoding() {
     assert_eq!(cpu::esr(cpu::EC_DABT_SAME, 0x47), 0x9600_0047);
     assert_eq!(cpu::esr(cpu::EC_FP, 0x01e0_0000), 0x1fe0_0000);
 }
+
+#[test]
+fn translated_code_is_shared_by_aliases_of_a_physical_page() {
+    // Maps RAM twice (1 GiB blocks at VA 0x4000_0000 and 0x8000_0000, both to PA
+    // 0x4000_0000), turns the MMU on and calls `f` through both: f reads its own
+    // address (ADR, ADRP), a literal, and its callee's link address (BL). The
+    // translator keys blocks by physical address, so the alias runs the code
+    // translated for the first address: it must still see the alias's addresses.
+    let prog = [
+        0x58000480, 0x580004a1, 0xf9000401, 0xf9000801, 0xd5182000, 0xd2801fe1, 0xd518a201,
+        0x58000421, 0xd5182041, 0xd5033fdf, 0xd5381001, 0xb2400021, 0xd5181001, 0xd5033fdf,
+        0x9400000a, // bl f
+        0xaa1403ea, 0xaa1503eb, 0xaa1603ec, 0xaa1703ed, // x10..x13 = x20..x23
+        0x580002e1, 0x10000082, 0x8b010042, 0xd63f0040, // blr (f + 0x4000_0000)
+        0xd4000001, // svc #0
+        // f: adr x20, .; adrp x21, f; ldr x22, lit; mov x24, x30; bl g; mov x30, x24; ret
+        0x10000014, 0x90000015, 0x58000116, 0xaa1e03f8, 0x94000003, 0xaa1803fe, 0xd65f03c0,
+        // g: mov x23, x30; ret
+        0xaa1e03f7, 0xd65f03c0, 0xd503201f, // lit (8-aligned), then the literal pool
+        0x55667788, 0x11223344, 0x40004000, 0, 0x40000401, 0, 0x00800019, 0, 0x40000000, 0,
+    ];
+    let (c, s) = run(5, &prog);
+    let alias = 0x4000_0000;
+    assert_eq!(c.x[10], B + 0x2060, "ADR");
+    assert_eq!(c.x[11], B + 0x2000, "ADRP");
+    assert_eq!(c.x[12], 0x1122_3344_5566_7788, "LDR (literal)");
+    assert_eq!(c.x[13], B + 0x2074, "BL's link");
+    assert_eq!(c.x[20], c.x[10] + alias, "ADR through the alias");
+    assert_eq!(c.x[21], c.x[11] + alias, "ADRP through the alias");
+    assert_eq!(c.x[22], c.x[12], "LDR (literal) through the alias");
+    assert_eq!(c.x[23], c.x[13] + alias, "BL's link through the alias");
+    assert_eq!(c.x[1], 0x5600_0000, "ended by the SVC");
+    // The interpreter lowers f twice (its IR is per address); the translator once.
+    let (_, sj) = run_on(5, &prog, true);
+    assert!(
+        sj.blocks_translated < s.blocks_translated,
+        "translated code was not shared: {} blocks lowered, {} on the interpreter",
+        sj.blocks_translated,
+        s.blocks_translated
+    );
+}
+
+#[test]
+fn pairs_across_a_page_boundary_and_faulting_halfway() {
+    // The translator probes the TLB once for both halves of an LDP/STP; a pair that
+    // straddles a page takes the one-at-a-time path, and so does one whose second half
+    // faults (the first half is stored, the abort reports the second's address).
+    // FP on (CPACR_EL1.FPEN); x0 = B + 0x3ff8; stp x9, x10, [x0]; ldp x11, x12, [x0];
+    // ldp w13, w14, [x0, #4]; ldp q2, q3, [x0, #-16]; x0 = the last 8 bytes of RAM;
+    // stp x9, x10, [x0]
+    let prog = [
+        0xd2a00601, 0xd5181041, 0xd5033fdf, 0x58000120, 0xd28acf0a, 0xa9002809, 0xa940300b,
+        0x2940b80d, 0xad7f8c02, 0x580000a0, 0xa9002809, 0, 0x40003ff8, 0, 0x400ffff8, 0,
+    ];
+    let (c, _) = run(5, &prog);
+    assert_eq!((c.x[11], c.x[12]), (0x1234, 0x5678));
+    assert_eq!((c.x[13], c.x[14]), (0, 0x5678));
+    assert_eq!(c.v[3], 0x5678_0000_0000_0000_1234);
+    assert_eq!(
+        c.x[1],
+        0x9600_0010 | 1 << 6,
+        "EC 0x25, IL, WnR, external abort"
+    );
+    assert_eq!(c.x[4], B + RAM as u64, "FAR: the second half");
+    assert_eq!(c.x[2], B + 0x2028, "ELR: the STP");
+}

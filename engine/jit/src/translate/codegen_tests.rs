@@ -213,3 +213,16 @@ fn ccmp_then_branch_uses_the_host_flags() {
         "{main:#?}"
     );
 }
+
+#[test]
+fn pairs_probe_the_tlb_once() {
+    // STP x29, x30, [sp, #-16]! ; LDP x0, x1, [x2]: one probe per pair, and each pair
+    // is two plain moves through the host address the probe found.
+    let (ir, code) = show(&[0xa9bf_7bfd, 0xa940_0440]);
+    let probes = code
+        .iter()
+        .filter(|l| l.starts_with("cmp") && l.contains("[r13+"));
+    assert_eq!(probes.count(), 2, "{ir}\n{code:#?}");
+    let through = code.iter().filter(|l| l.contains("[rcx+"));
+    assert_eq!(through.count(), 4, "{ir}\n{code:#?}");
+}

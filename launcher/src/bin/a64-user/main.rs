@@ -116,7 +116,7 @@ static EXITS: [std::sync::atomic::AtomicU64; 8] =
     [const { std::sync::atomic::AtomicU64::new(0) }; 8];
 
 /// Turns a translated-code exit into the interpreter's [`Exit`].
-fn jit_exit(j: &mut jit::Jit, code: u64, cpu: &Cpu, chain: &mut Option<u64>) -> Exit {
+fn jit_exit(j: &mut jit::Jit, code: u64, cpu: &Cpu, chain: &mut Option<(u64, u64)>) -> Exit {
     use jit::rt::exit;
     EXITS[code.min(7) as usize].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     match code {
@@ -138,10 +138,13 @@ fn jit_exit(j: &mut jit::Jit, code: u64, cpu: &Cpu, chain: &mut Option<u64>) -> 
         },
         c => match j.exit_rec(c) {
             Some((_, jit::ExitRec::Chain { .. })) => {
-                *chain = Some(c);
+                *chain = Some((c, cpu.pc));
                 Exit::Continue
             }
-            Some((_, jit::ExitRec::Exception { kind, pc, .. })) => Exit::Exception { kind, pc },
+            Some((_, jit::ExitRec::Exception { kind, .. })) => Exit::Exception {
+                kind,
+                pc: kind.insn_pc(cpu.pc),
+            },
             None => Exit::Continue,
         },
     }
@@ -226,7 +229,8 @@ fn run(args: &[std::ffi::OsString], argv0: Option<std::ffi::OsString>) -> End {
             return End::Exit(2);
         }
     };
-    let mut pending_chain: Option<u64> = None;
+    // A chain exit (its code) and the address it left for.
+    let mut pending_chain: Option<(u64, u64)> = None;
     // A64_PERFMAP=1: a perf map of translated blocks (/tmp/perf-PID.map) for `perf report`.
     let mut perfmap = std::env::var_os("A64_PERFMAP")
         .and_then(|_| std::fs::File::create(format!("/tmp/perf-{}.map", std::process::id())).ok());
@@ -283,9 +287,8 @@ fn run(args: &[std::ffi::OsString], argv0: Option<std::ffi::OsString>) -> End {
             };
             match id {
                 Some(id) => {
-                    if let Some(code) = pending_chain.take() {
-                        if matches!(j.exit_rec(code), Some((_, jit::ExitRec::Chain { target, .. })) if target == pc)
-                        {
+                    if let Some((code, target)) = pending_chain.take() {
+                        if target == pc {
                             j.chain(code, id);
                         }
                     }
