@@ -249,6 +249,8 @@ enum ColdKind {
         src: Temp,
         attr: MemAttr,
     },
+    /// A DC ZVA whose block missed the TLB: the run-time function zeroes it.
+    DcZva,
     /// The two accesses of an LDP/STP (loaded temps or stored values `t`), the second
     /// at `addr2`, done one after the other by the run-time functions.
     Pair {
@@ -865,7 +867,7 @@ fn at_op(op: &Op) -> AtOp {
             AtOp::Cold
         }
         Op::Load { attr, .. } | Op::StoreExcl { attr, .. } if inline_excl(attr) => AtOp::Cold,
-        Op::ExitIf { .. } => AtOp::Cold,
+        Op::ExitIf { .. } | Op::DcZva { .. } => AtOp::Cold,
         _ => AtOp::Flush,
     }
 }
@@ -1063,7 +1065,7 @@ fn always_calls(op: &Op, b: &Block, f: Features) -> bool {
     match *op {
         Op::Call { helper, imm, .. } if inline_helper(helper, imm, f) => false,
         Op::StoreExcl { attr, .. } => !inline_excl(attr),
-        Op::Call { .. } | Op::DcZva { .. } => true,
+        Op::Call { .. } => true,
         Op::Load { attr, .. } => attr.unpriv || attr.exclusive && !inline_excl(attr),
         Op::Store { attr, .. } => attr.exclusive || attr.unpriv,
         Op::SysRead { reg, .. } => !inline_sysreg(reg),
@@ -1831,22 +1833,7 @@ impl Tr<'_> {
                 self.a.store_i8(m(R::RBP, off::MON_VALID), 0);
             }
             Op::Barrier(_) => {}
-            Op::DcZva { addr } => {
-                let f = self.env.rt.dczva;
-                self.call_site(
-                    i,
-                    None,
-                    f,
-                    |s| {
-                        s.arg_addr(addr);
-                        s.a.mov_rr(true, R::RDI, R::R12);
-                    },
-                    |s| {
-                        s.a.test_rr(false, R::RAX, R::RAX);
-                        s.fault_exit(Cc::Ne);
-                    },
-                );
-            }
+            Op::DcZva { addr } => self.dc_zva(i, addr),
             Op::SysRead { dst, reg } => self.sys_read(i, dst, reg),
             Op::SysWrite { reg, src } => self.sys_write(i, reg, src),
             Op::Call {
@@ -3147,6 +3134,26 @@ impl Tr<'_> {
         self.rejoin(i, &[miss], ColdKind::Store { src, attr }, addr, None, src);
     }
 
+    /// DC ZVA: a write probe of the whole aligned block holding `addr`, then four
+    /// 16-byte stores of zero; a miss (no write permission, translated code in the
+    /// page, a device) takes the run-time function.
+    fn dc_zva(&mut self, i: usize, addr: Temp) {
+        const PXOR: &[u8] = &[0x0f, 0xef];
+        let z = a64::interp::consts::ZVA_BYTES as u8;
+        self.get_into(addr, R::RDX);
+        self.a.alu_ri(true, Alu::And, R::RDX, -i32::from(z));
+        let attr = MemAttr {
+            align: z,
+            ..MemAttr::plain(z)
+        };
+        let miss = self.tlb_probe(R::RDX, attr, true);
+        self.a.sse_rr(PXOR, XSCRATCH, XSCRATCH);
+        for k in 0..i32::from(z / 16) {
+            self.a.movdqu_store(mi(R::RCX, R::RDX, 1, 16 * k), XSCRATCH);
+        }
+        self.rejoin(i, &[miss], ColdKind::DcZva, addr, None, addr);
+    }
+
     /// Stores `size` bytes of `src` at host address `hm` (a TLB hit).
     fn store_at(&mut self, hm: crate::emit::M, src: Temp, size: u8) {
         if size == 16 {
@@ -3498,6 +3505,18 @@ impl Tr<'_> {
                 self.a.jmp_to(c.resume);
                 return;
             }
+            if let ColdKind::DcZva = c.kind {
+                self.save(&c.live);
+                self.arg_addr(c.addr);
+                self.a.mov_rr(true, R::RDI, R::R12);
+                self.call_abs(self.env.rt.dczva);
+                self.a.test_rr(false, R::RAX, R::RAX);
+                let fx = self.a.jcc_fwd(Cc::Ne);
+                self.fault_exits.push((fx, c.pc));
+                self.restore(&c.live);
+                self.a.jmp_to(c.resume);
+                return;
+            }
             if let ColdKind::StoreExcl { src, attr } = c.kind {
                 self.save(&c.live);
                 self.put16(src, m(R::R12, off::ARGS));
@@ -3528,7 +3547,10 @@ impl Tr<'_> {
                 self.put16(src, m(R::R12, off::ARGS));
                 (self.env.rt.store, attr)
             }
-            ColdKind::Side { .. } | ColdKind::StoreExcl { .. } | ColdKind::Pair { .. } => return,
+            ColdKind::Side { .. }
+            | ColdKind::StoreExcl { .. }
+            | ColdKind::Pair { .. }
+            | ColdKind::DcZva => return,
         };
         self.arg_addr(addr);
         self.a.mov_rr(true, R::RDI, R::R12);

@@ -311,3 +311,18 @@ fn pairs_across_a_page_boundary_and_faulting_halfway() {
     assert_eq!(c.x[4], B + RAM as u64, "FAR: the second half");
     assert_eq!(c.x[2], B + 0x2028, "ELR: the STP");
 }
+
+#[test]
+fn dc_zva_zeroes_its_block_and_faults_precisely() {
+    // x0 = B + 0x4000; 0x1234 at +0, +8, +48, +56 and +64; dc zva, (x0 + 0x10) zeroes
+    // [+0, +64); x11..x13 = [+0], [+56], [+64]; dc zva past the end of RAM aborts.
+    let prog = [
+        0x58000180, 0xa9002409, 0xa9032409, 0xf9002009, 0x91004001, 0xd50b7421, 0xf940000b,
+        0xf9401c0c, 0xf940200d, 0x580000a0, 0xd50b7420, 0, 0x40004000, 0, 0x40100000, 0,
+    ];
+    let (c, _) = run(5, &prog);
+    assert_eq!((c.x[11], c.x[12], c.x[13]), (0, 0, 0x1234));
+    assert_eq!(c.x[1] >> 26, 0x25, "a data abort");
+    assert_eq!(c.x[4], B + RAM as u64, "FAR");
+    assert_eq!(c.x[2], B + 0x2028, "ELR: the DC ZVA");
+}
