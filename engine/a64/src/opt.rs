@@ -53,6 +53,7 @@ pub fn for_each_use(op: &mut Op, mut f: impl FnMut(&mut Temp)) {
 }
 
 /// The temporaries the op reads (at most three), without copying the op.
+#[inline]
 pub fn uses_of(op: &Op) -> ([Temp; 3], usize) {
     let z = Temp(0);
     match *op {
@@ -78,6 +79,7 @@ pub fn uses_of(op: &Op) -> ([Temp; 3], usize) {
 }
 
 /// The temporary an op defines, if any.
+#[inline]
 pub fn def_of(op: &Op) -> Option<Temp> {
     match *op {
         Op::Const { dst, .. }
@@ -102,6 +104,7 @@ pub fn def_of(op: &Op) -> Option<Temp> {
 
 /// Whether the op only computes its result: it neither observes nor changes the guest
 /// state beyond reading guest registers (`Get`) and its operands.
+#[inline]
 pub fn is_pure(op: &Op) -> bool {
     if let Op::Call { helper, .. } = op {
         return helper.is_pure();

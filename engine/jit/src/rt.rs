@@ -133,9 +133,10 @@ pub struct Ctx {
     set_asid: [Option<u16>; ASID_SETS],
     /// Use stamps of the sets (least recently used is replaced).
     set_used: [u64; ASID_SETS],
-    /// Host pages that may have write tags (a 4096-bit filter on the page number):
-    /// revoking writes to a page outside it needs no scan.
-    wpages: [u64; 64],
+    /// Per table, the host pages that may have write tags in it (a 4096-bit filter on
+    /// the page number): revoking writes to a page scans only the tables whose filter
+    /// holds it.
+    wpages: [[u64; 64]; 3 * ASID_SETS],
     /// (table, slot) of entries filled from mappings larger than 4 KiB (may hold stale
     /// ones; `large_overflow` when some were not recorded).
     pub large: alloc::vec::Vec<(u8, u16)>,
@@ -216,7 +217,7 @@ impl Ctx {
             core::ptr::addr_of_mut!((*p).set).write(0);
             core::ptr::addr_of_mut!((*p).set_asid).write([None; ASID_SETS]);
             core::ptr::addr_of_mut!((*p).set_used).write([0; ASID_SETS]);
-            core::ptr::addr_of_mut!((*p).wpages).write([0; 64]);
+            core::ptr::addr_of_mut!((*p).wpages).write([[0; 64]; 3 * ASID_SETS]);
             core::ptr::addr_of_mut!((*p).large).write(alloc::vec::Vec::new());
             core::ptr::addr_of_mut!((*p).large_overflow).write(false);
             core::ptr::addr_of_mut!((*p).asid_now).write(None);
@@ -250,7 +251,7 @@ impl Ctx {
         self.large_overflow = false;
         self.set_asid = [None; ASID_SETS];
         self.set_asid[self.set] = self.asid_now;
-        self.wpages = [0; 64];
+        self.wpages = [[0; 64]; 3 * ASID_SETS];
     }
 
     /// Switches to the table set of `asid` (the guest's current ASID). Each set keeps
@@ -268,6 +269,9 @@ impl Ctx {
                     .unwrap_or(0);
                 for t in &mut self.tlbs[3 * k..3 * k + 3] {
                     t.fill(TlbEntry::EMPTY);
+                }
+                for w in &mut self.wpages[3 * k..3 * k + 3] {
+                    *w = [0; 64];
                 }
                 for sh in &mut self.shifts[3 * k..3 * k + 3] {
                     sh.fill(12);
@@ -347,10 +351,10 @@ impl Ctx {
     /// Revokes write permission to host page `host` (it now holds translated code).
     pub fn revoke_page(&mut self, host: u64) {
         let bit = (host >> 12) as usize & 4095;
-        if self.wpages[bit / 64] & (1 << (bit % 64)) == 0 {
-            return;
-        }
-        for t in self.tlbs.iter_mut() {
+        for (t, w) in self.tlbs.iter_mut().zip(&self.wpages) {
+            if w[bit / 64] & (1 << (bit % 64)) == 0 {
+                continue;
+            }
             for e in t.iter_mut() {
                 if e.tag_w != NO_TAG && e.tag_w.wrapping_add(e.addend) == host {
                     e.tag_w = NO_TAG;
@@ -385,7 +389,7 @@ impl Ctx {
                 e.tag_w = NO_TAG;
             }
         }
-        self.wpages = [0; 64];
+        self.wpages = [[0; 64]; 3 * ASID_SETS];
     }
 
     /// Empties the jump cache.
@@ -431,7 +435,7 @@ impl Ctx {
             1 => {
                 e.tag_w = page;
                 let bit = (host as u64 >> 12) as usize & 4095;
-                self.wpages[bit / 64] |= 1 << (bit % 64);
+                self.wpages[self.cur][bit / 64] |= 1 << (bit % 64);
             }
             _ => e.tag_x = page,
         }
