@@ -60,7 +60,10 @@ impl Builder {
     }
 
     /// Finishes the block; `fallthrough` is used if no terminator was set.
-    pub fn finish(self, start_pc: u64, ninsns: u32, fallthrough: u64) -> Block {
+    pub fn finish(mut self, start_pc: u64, ninsns: u32, fallthrough: u64) -> Block {
+        // One copy to the final size instead of a reallocation per doubling.
+        self.ops.shrink_to_fit();
+        self.temps.shrink_to_fit();
         Block {
             pc: start_pc,
             ninsns,
@@ -386,6 +389,11 @@ pub fn lower_block<E>(
     fetch: &mut dyn FnMut(u64) -> Result<u32, E>,
 ) -> Result<Block, E> {
     let mut b = Builder::new();
+    // Room for typical blocks (about 6 ops and 4 temps per instruction), given back
+    // by `finish`.
+    let n = max_insns.clamp(1, 64) as usize;
+    b.ops.reserve(8 * n);
+    b.temps.reserve(8 * n);
     b.el = el;
     let mut cur = pc;
     let mut n = 0;

@@ -56,6 +56,35 @@ pub const KEY_PAN: u32 = key(3, 0, 4, 2, 3);
 /// Key of SPSel, also used for `MSR SPSel, #imm`.
 pub const KEY_SPSEL: u32 = key(3, 0, 4, 2, 0);
 
+/// Whether a write of system register `r` leaves alone everything the runner must see
+/// before the next block: the exception level and stack selection, the translation
+/// regime and ASID (SCTLR, TCR, TTBRs, MAIR), PAN, the FP trap (CPACR) and the timers.
+/// Such writes (exception-return state, SP_EL0, fault syndromes, thread pointers, the
+/// vector base) need not end the block, and translated code chains on after them.
+pub fn write_keeps_context(r: SysReg) -> bool {
+    const KEEP: [u32; 14] = [
+        key(3, 0, 4, 0, 0),  // SPSR_EL1
+        key(3, 0, 4, 0, 1),  // ELR_EL1
+        key(3, 0, 4, 1, 0),  // SP_EL0
+        key(3, 0, 5, 1, 0),  // AFSR0_EL1
+        key(3, 0, 5, 1, 1),  // AFSR1_EL1
+        key(3, 0, 5, 2, 0),  // ESR_EL1
+        key(3, 0, 6, 0, 0),  // FAR_EL1
+        key(3, 0, 7, 4, 0),  // PAR_EL1
+        key(3, 0, 10, 3, 0), // AMAIR_EL1
+        key(3, 0, 12, 0, 0), // VBAR_EL1
+        key(3, 0, 13, 0, 1), // CONTEXTIDR_EL1
+        key(3, 0, 13, 0, 4), // TPIDR_EL1
+        key(3, 2, 0, 0, 0),  // CSSELR_EL1
+        key(2, 0, 0, 2, 2),  // MDSCR_EL1
+    ];
+    match r {
+        SysReg::TpidrEl0 | SysReg::TpidrroEl0 => true,
+        SysReg::Impl(k) => KEEP.contains(&k),
+        _ => false,
+    }
+}
+
 /// Looks up a system register encoding the core models itself (op0 is 2 or 3).
 /// `None`: the register is the environment's ([`SysReg::Impl`]).
 pub fn lookup(op0: u32, op1: u32, crn: u32, crm: u32, op2: u32) -> Option<SysRegInfo> {

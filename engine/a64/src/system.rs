@@ -156,7 +156,9 @@ pub fn msr_reg(b: &mut Builder, x: f::MSR_reg) {
         }
         _ => {
             b.emit(Op::SysWrite { reg, src: v });
-            b.end_block();
+            if !sysreg::write_keeps_context(reg) {
+                b.end_block();
+            }
         }
     }
 }

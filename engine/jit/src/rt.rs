@@ -707,8 +707,11 @@ pub unsafe extern "sysv64" fn rt_sys_read<M: JitMemory>(ctx: *mut Ctx, reg: u64)
 /// Called only by translated code, with the live context (see the contract above).
 pub unsafe extern "sysv64" fn rt_sys_write<M: JitMemory>(ctx: *mut Ctx, reg: u64, val: u64) -> u64 {
     let (c, mem, cpu) = env!(ctx, M);
-    c.request_exit();
-    match sysreg_decode(reg) {
+    let r = sysreg_decode(reg);
+    if !a64::sysreg::write_keeps_context(r) {
+        c.request_exit();
+    }
+    match r {
         a64::ir::SysReg::Impl(k) => {
             if !mem.sys_write(cpu, k, val) {
                 return 1;

@@ -3299,7 +3299,9 @@ impl Tr<'_> {
             }
             return;
         }
-        self.no_chain = true;
+        // Most writes may change what translated code is keyed on: the runner looks
+        // again before the next block.
+        self.no_chain |= !a64::sysreg::write_keeps_context(reg);
         let code = rt::sysreg_code(reg).unwrap_or(0);
         let f = self.env.rt.sys_write;
         let (pc, raw) = (self.pc, self.raw);

@@ -326,3 +326,20 @@ fn dc_zva_zeroes_its_block_and_faults_precisely() {
     assert_eq!(c.x[4], B + RAM as u64, "FAR");
     assert_eq!(c.x[2], B + 0x2028, "ELR: the DC ZVA");
 }
+
+#[test]
+fn context_neutral_system_register_writes_do_not_end_the_block() {
+    // msr elr_el1, x9; mrs x10, elr_el1; msr tpidr_el1, x10; mrs x11, tpidr_el1;
+    // add x12, x11, #1; svc #0 (at EL1h): one block, the values read back in it.
+    let prog = [
+        0xd5184029, 0xd538402a, 0xd518d08a, 0xd538d08b, 0x9100056c, 0xd4000001,
+    ];
+    let (c, s) = run(5, &prog);
+    assert_eq!((c.x[10], c.x[11], c.x[12]), (0x1234, 0x1234, 0x1235));
+    assert_eq!(c.x[1], 0x5600_0000, "ended by the SVC");
+    // The boot code, the payload and the vector handlers, none split by the MSRs (ten
+    // blocks when every MSR ends one).
+    let (_, sj) = run_on(5, &prog, true);
+    assert_eq!(sj.blocks_translated, s.blocks_translated);
+    assert!(s.blocks_translated <= 4, "{} blocks", s.blocks_translated);
+}
