@@ -303,13 +303,20 @@ fn pairs_across_a_page_boundary_and_faulting_halfway() {
     assert_eq!((c.x[11], c.x[12]), (0x1234, 0x5678));
     assert_eq!((c.x[13], c.x[14]), (0, 0x5678));
     assert_eq!(c.v[3], 0x5678_0000_0000_0000_1234);
+    // The second half's address: the first byte past RAM.
+    assert_write_abort_past_ram(&c, B + 0x2028);
+}
+
+/// The payload ended with a write to the first byte past RAM, by the instruction at
+/// `elr`: a data abort (EL1, external, WnR) with that address.
+fn assert_write_abort_past_ram(c: &Cpu, elr: u64) {
     assert_eq!(
         c.x[1],
         0x9600_0010 | 1 << 6,
         "EC 0x25, IL, WnR, external abort"
     );
-    assert_eq!(c.x[4], B + RAM as u64, "FAR: the second half");
-    assert_eq!(c.x[2], B + 0x2028, "ELR: the STP");
+    assert_eq!(c.x[4], B + RAM as u64, "FAR");
+    assert_eq!(c.x[2], elr, "ELR");
 }
 
 #[test]
@@ -322,9 +329,7 @@ fn dc_zva_zeroes_its_block_and_faults_precisely() {
     ];
     let (c, _) = run(5, &prog);
     assert_eq!((c.x[11], c.x[12], c.x[13]), (0, 0, 0x1234));
-    assert_eq!(c.x[1] >> 26, 0x25, "a data abort");
-    assert_eq!(c.x[4], B + RAM as u64, "FAR");
-    assert_eq!(c.x[2], B + 0x2028, "ELR: the DC ZVA");
+    assert_write_abort_past_ram(&c, B + 0x2028);
 }
 
 #[test]
