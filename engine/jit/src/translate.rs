@@ -2964,22 +2964,15 @@ impl Tr<'_> {
         // Allocate first: a spill must happen on every path, not only on a TLB hit.
         let d = self.def(dst);
         let miss = self.tlb_probe(ar, attr, false);
-        let hm = mi(R::RCX, ar, 1, 0);
-        if attr.size == 16 {
-            self.a.movdqu_load(0, hm);
-            self.a.movdqu_store(slot(dst), 0);
-        } else {
-            self.a.load(attr.size, d, hm);
-            if attr.exclusive {
-                // Arm the monitor with the address and value (on a TLB miss the
-                // run-time function arms it itself).
-                self.a.store(8, m(R::RBP, off::MON_ADDR), ar);
-                self.a.store(8, m(R::RBP, off::MON_VALUE), d);
-                self.a.store_i(8, m(R::RBP, off::MON_VALUE + 8), 0);
-                self.a.store_i8(m(R::RBP, off::MON_SIZE), attr.size);
-                self.a.store_i8(m(R::RBP, off::MON_VALID), 1);
-            }
-            self.fin(dst, d);
+        self.load_at(mi(R::RCX, ar, 1, 0), dst, d, attr.size);
+        if attr.exclusive {
+            // Arm the monitor with the address and value (on a TLB miss the run-time
+            // function arms it itself); inline exclusives are at most 8 bytes, in `d`.
+            self.a.store(8, m(R::RBP, off::MON_ADDR), ar);
+            self.a.store(8, m(R::RBP, off::MON_VALUE), d);
+            self.a.store_i(8, m(R::RBP, off::MON_VALUE + 8), 0);
+            self.a.store_i8(m(R::RBP, off::MON_SIZE), attr.size);
+            self.a.store_i8(m(R::RBP, off::MON_VALID), 1);
         }
         self.rejoin(
             i,
@@ -3054,14 +3047,7 @@ impl Tr<'_> {
             let r = [self.def(t[0]), self.def(t[1])];
             let miss = self.tlb_probe(ar, both, false);
             for (k, (d, r)) in t.into_iter().zip(r).enumerate() {
-                let hm = mi(R::RCX, ar, 1, k as i32 * i32::from(size));
-                if size == 16 {
-                    self.a.movdqu_load(0, hm);
-                    self.a.movdqu_store(slot(d), 0);
-                } else {
-                    self.a.load(size, r, hm);
-                    self.fin(d, r);
-                }
+                self.load_at(mi(R::RCX, ar, 1, k as i32 * i32::from(size)), d, r, size);
             }
             miss
         } else {
@@ -3152,6 +3138,18 @@ impl Tr<'_> {
             self.a.movdqu_store(mi(R::RCX, R::RDX, 1, 16 * k), XSCRATCH);
         }
         self.rejoin(i, &[miss], ColdKind::DcZva, addr, None, addr);
+    }
+
+    /// Loads `size` bytes at host address `hm` (a TLB hit) into `dst`, whose register
+    /// `def` gave as `d` (a 16-byte value goes to its slot).
+    fn load_at(&mut self, hm: crate::emit::M, dst: Temp, d: R, size: u8) {
+        if size == 16 {
+            self.a.movdqu_load(0, hm);
+            self.a.movdqu_store(slot(dst), 0);
+        } else {
+            self.a.load(size, d, hm);
+            self.fin(dst, d);
+        }
     }
 
     /// Stores `size` bytes of `src` at host address `hm` (a TLB hit).
@@ -3507,18 +3505,6 @@ impl Tr<'_> {
                 self.a.jmp_to(c.resume);
                 return;
             }
-            if let ColdKind::DcZva = c.kind {
-                self.save(&c.live);
-                self.arg_addr(c.addr);
-                self.a.mov_rr(true, R::RDI, R::R12);
-                self.call_abs(self.env.rt.dczva);
-                self.a.test_rr(false, R::RAX, R::RAX);
-                let fx = self.a.jcc_fwd(Cc::Ne);
-                self.fault_exits.push((fx, c.pc));
-                self.restore(&c.live);
-                self.a.jmp_to(c.resume);
-                return;
-            }
             if let ColdKind::StoreExcl { src, attr } = c.kind {
                 self.save(&c.live);
                 self.put16(src, m(R::R12, off::ARGS));
@@ -3539,24 +3525,24 @@ impl Tr<'_> {
         }
     }
 
-    /// A load or store at `addr` through the run-time function (a TLB miss), keeping
-    /// the `live` registers; a fault leaves through the data-abort exit of `pc`.
+    /// A load, store or DC ZVA at `addr` through the run-time function (a TLB miss),
+    /// keeping the `live` registers; a fault leaves through the data-abort exit of `pc`.
     fn cold_access(&mut self, kind: ColdKind, addr: Temp, live: &Live, pc: u64) {
         self.save(live);
         let (f, attr) = match kind {
-            ColdKind::Load { attr, .. } => (self.env.rt.load, attr),
+            ColdKind::Load { attr, .. } => (self.env.rt.load, Some(attr)),
             ColdKind::Store { src, attr } => {
                 self.put16(src, m(R::R12, off::ARGS));
-                (self.env.rt.store, attr)
+                (self.env.rt.store, Some(attr))
             }
-            ColdKind::Side { .. }
-            | ColdKind::StoreExcl { .. }
-            | ColdKind::Pair { .. }
-            | ColdKind::DcZva => return,
+            ColdKind::DcZva => (self.env.rt.dczva, None),
+            ColdKind::Side { .. } | ColdKind::StoreExcl { .. } | ColdKind::Pair { .. } => return,
         };
         self.arg_addr(addr);
         self.a.mov_rr(true, R::RDI, R::R12);
-        self.a.mov_ri(R::RDX, rt::pack_attr(attr));
+        if let Some(attr) = attr {
+            self.a.mov_ri(R::RDX, rt::pack_attr(attr));
+        }
         self.call_abs(f);
         self.a.test_rr(false, R::RAX, R::RAX);
         let fx = self.a.jcc_fwd(Cc::Ne);
