@@ -539,6 +539,11 @@ impl Asm {
         self.op_rr(true, &[0x66], &[0x0f, 0x6e], x, r.0, false);
     }
 
+    /// `movq r64, xmm` (the low 64 bits).
+    pub fn movq_rx(&mut self, r: R, x: u8) {
+        self.op_rr(true, &[0x66], &[0x0f, 0x7e], x, r.0, false);
+    }
+
     /// `movq xmm_d, xmm_s` (zeroes bits 127..64).
     pub fn movq_xx(&mut self, d: u8, s: u8) {
         self.op_rr(false, &[0xf3], &[0x0f, 0x7e], d, s, false);
@@ -757,6 +762,8 @@ mod tests {
             (one(|a| a.movq_xr(0, R::RAX)), "movq xmm0,rax"),
             (one(|a| a.movq_xr(0, R::R9)), "movq xmm0,r9"),
             (one(|a| a.movq_xr(15, R::RAX)), "movq xmm15,rax"),
+            (one(|a| a.movq_rx(R::RAX, 9)), "movq rax,xmm9"),
+            (one(|a| a.movq_rx(R::R11, 0)), "movq r11,xmm0"),
             (
                 one(|a| a.sse_rr(&[0x0f, 0x6c], 15, 14)),
                 "punpcklqdq xmm15,xmm14",

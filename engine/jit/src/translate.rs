@@ -150,6 +150,13 @@ const ALLOC: [R; 9] = [
     R::R11,
 ];
 
+/// The XMM registers 128-bit temps may live in (XMM0..7 are the ops' scratch
+/// registers, XMM14/15 [`XSCRATCH2`]/[`XSCRATCH`]). All are caller-saved.
+const XALLOC: [u8; 6] = [8, 9, 10, 11, 12, 13];
+
+/// In a [`Live`] set, XMM register `x` is entry `XMM_TAG + x`.
+const XMM_TAG: u8 = 16;
+
 fn callee_saved(r: R) -> bool {
     matches!(r, R::RBX | R::R14 | R::R15)
 }
@@ -159,6 +166,8 @@ fn callee_saved(r: R) -> bool {
 pub enum Loc {
     /// A host register.
     Reg(R),
+    /// An XMM register (128-bit temps).
+    Xmm(u8),
     /// Its spill slot.
     Slot,
     /// A known constant.
@@ -313,10 +322,11 @@ impl Pend {
     }
 }
 
-/// Caller-saved registers holding live temps (at most the six allocatable ones).
+/// Caller-saved registers holding live temps: at most the six allocatable GPRs and
+/// the [`XALLOC`] XMM registers (as `XMM_TAG + x`).
 #[derive(Clone, Copy, Default)]
 struct Live {
-    regs: [(u8, u32); 6],
+    regs: [(u8, u32); 12],
     n: usize,
 }
 
@@ -331,11 +341,11 @@ impl Cold {
         addr: Temp(0),
         pc: 0,
         live: Live {
-            regs: [(0, 0); 6],
+            regs: [(0, 0); 12],
             n: 0,
         },
         live2: Live {
-            regs: [(0, 0); 6],
+            regs: [(0, 0); 12],
             n: 0,
         },
         pend: None,
@@ -368,6 +378,8 @@ struct Tr<'a> {
     last: Vec<usize>,
     cross: Vec<bool>,
     owner: [Option<u32>; 16],
+    /// The temp each XMM register holds.
+    xowner: [Option<u32>; 16],
     /// For Cond ops fused into their Flags op: op index -> outcome.
     fused: Vec<Option<Result<Cc, bool>>>,
     /// (flags temp, Cond op index, Cond dst) of the fused conditions.
@@ -636,6 +648,7 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
         last,
         cross,
         owner: [None; 16],
+        xowner: [None; 16],
         fused,
         flag_conds,
         flags_def,
@@ -1248,6 +1261,16 @@ impl Tr<'_> {
                 }
             }
         }
+        for x in XALLOC {
+            if let Some(t) = self.xowner[usize::from(x)] {
+                let l = self.last[t as usize];
+                if l <= i {
+                    self.xowner[usize::from(x)] = None;
+                } else {
+                    next = next.min(l);
+                }
+            }
+        }
         self.next_free = next;
     }
 
@@ -1261,7 +1284,19 @@ impl Tr<'_> {
             };
         }
         if self.ty(t) == Ty::I128 {
-            self.loc[t.0 as usize] = Loc::Slot;
+            // An XMM register unless the temp lives across a call (which would have to
+            // save it each time).
+            let free = XALLOC
+                .into_iter()
+                .find(|&x| self.xowner[usize::from(x)].is_none());
+            self.loc[t.0 as usize] = match free {
+                Some(x) if !self.cross[t.0 as usize] && self.env.max_regs > 1 => {
+                    self.xowner[usize::from(x)] = Some(t.0);
+                    self.next_free = self.next_free.min(self.last[t.0 as usize]);
+                    Loc::Xmm(x)
+                }
+                _ => Loc::Slot,
+            };
             return R::RAX;
         }
         let cross = self.cross[t.0 as usize];
@@ -1386,6 +1421,11 @@ impl Tr<'_> {
 
     /// Completes a def computed into `r` (stores it when the temp lives in a slot).
     fn fin(&mut self, t: Temp, r: R) {
+        if let Loc::Xmm(x) = self.loc[t.0 as usize] {
+            // A 128-bit temp computed in a GPR: MOVQ zeroes the upper half.
+            self.a.movq_xr(x, r);
+            return;
+        }
         if self.loc[t.0 as usize] == Loc::Slot {
             self.a.store(8, slot(t), r);
             if self.ty(t) == Ty::I128 {
@@ -1409,6 +1449,11 @@ impl Tr<'_> {
             }
             Loc::Home(d, size) => {
                 self.a.load(size, scratch, m(R::RBP, d));
+                scratch
+            }
+            Loc::Xmm(x) => {
+                // The low 64 bits of a 128-bit temp.
+                self.a.movq_rx(scratch, x);
                 scratch
             }
             _ => {
@@ -1438,6 +1483,10 @@ impl Tr<'_> {
     /// Copies `t` (any type) into the 16-byte memory at `dst`: one 16-byte store (two
     /// 8-byte stores read back by a 16-byte load would defeat store forwarding).
     fn put16(&mut self, t: Temp, dst: crate::emit::M) {
+        if let Loc::Xmm(x) = self.loc[t.0 as usize] {
+            self.a.movdqu_store(dst, x);
+            return;
+        }
         if self.ty(t) == Ty::I128 && self.loc[t.0 as usize] == Loc::Slot {
             if self.x0_dirty || self.x0_prev != Some(t.0) {
                 self.a.movdqu_load(0, slot(t));
@@ -1478,8 +1527,12 @@ impl Tr<'_> {
         self.x0_dirty = true;
         if self.ty(t) == Ty::I128 {
             self.def(t);
-            self.a.movdqu_load(0, src);
-            self.a.movdqu_store(slot(t), 0);
+            if let Loc::Xmm(x) = self.loc[t.0 as usize] {
+                self.a.movdqu_load(x, src);
+            } else {
+                self.a.movdqu_load(0, src);
+                self.a.movdqu_store(slot(t), 0);
+            }
         } else {
             let r = self.def(t);
             self.a.load(8, r, src);
@@ -1500,18 +1553,43 @@ impl Tr<'_> {
                 }
             }
         }
+        for x in XALLOC {
+            if let Some(t) = self.xowner[usize::from(x)] {
+                if self.last[t as usize] > i && Some(t) != except.map(|e| e.0) {
+                    v.push((R(XMM_TAG + x), t));
+                }
+            }
+        }
         v
     }
 
     fn save(&mut self, live: &Live) {
         for (r, t) in live {
-            self.a.store(8, slot(Temp(t)), r);
+            if r.0 >= XMM_TAG {
+                self.a.movdqu_store(slot(Temp(t)), r.0 - XMM_TAG);
+            } else {
+                self.a.store(8, slot(Temp(t)), r);
+            }
         }
     }
 
     fn restore(&mut self, live: &Live) {
         for (r, t) in live {
-            self.a.load(8, r, slot(Temp(t)));
+            if r.0 >= XMM_TAG {
+                self.a.movdqu_load(r.0 - XMM_TAG, slot(Temp(t)));
+            } else {
+                self.a.load(8, r, slot(Temp(t)));
+            }
+        }
+    }
+
+    /// Defines the 128-bit temp `t` as the value in XMM `x`.
+    fn xdef(&mut self, t: Temp, x: u8) {
+        self.def(t);
+        match self.loc[t.0 as usize] {
+            Loc::Xmm(d) if d == x => {}
+            Loc::Xmm(d) => self.a.sse_rr(&[0x0f, 0x6f], d, x),
+            _ => self.a.movdqu_store(slot(t), x),
         }
     }
 
@@ -1868,8 +1946,7 @@ impl Tr<'_> {
                 }
                 if let Some((j, _)) = pair {
                     self.skip = Some(j);
-                    self.def(dst);
-                    self.a.movdqu_store(slot(dst), 0);
+                    self.xdef(dst, 0);
                     self.x0 = Some(dst.0);
                     return;
                 }
@@ -1882,8 +1959,7 @@ impl Tr<'_> {
                     }
                     _ => self.a.sse_rr(&[0x0f, 0x38, 0xdb], 0, 0),
                 }
-                self.def(dst);
-                self.a.movdqu_store(slot(dst), 0);
+                self.xdef(dst, 0);
                 self.x0 = Some(dst.0);
             }
             Op::Call {
@@ -2098,8 +2174,7 @@ impl Tr<'_> {
                     self.xmm_load(1, args[1]);
                     self.a.sse_rr(&[0x0f, 0x6c], 1, 0);
                     self.a.sse_rr(MOVDQA, 0, 1);
-                    self.def(dst);
-                    self.a.movdqu_store(slot(dst), 0);
+                    self.xdef(dst, 0);
                     return;
                 }
             }
@@ -2177,7 +2252,10 @@ impl Tr<'_> {
             _ => {
                 // INS (general / element): copy Vd, then replace one element in place.
                 vector = false;
-                self.def(dst);
+                // The element is stored into the slot: Vd stays in memory.
+                if self.loc[dst.0 as usize] == Loc::None {
+                    self.loc[dst.0 as usize] = Loc::Slot;
+                }
                 self.xmm_load(0, args[1]);
                 self.a.movdqu_store(slot(dst), 0);
                 if h.name == "simd::ins_gen" {
@@ -2205,8 +2283,7 @@ impl Tr<'_> {
             if i.bits() == 64 {
                 self.a.movq_xx(0, 0);
             }
-            self.def(dst);
-            self.a.movdqu_store(slot(dst), 0);
+            self.xdef(dst, 0);
             self.x0 = Some(dst.0);
         }
     }
@@ -2275,8 +2352,7 @@ impl Tr<'_> {
                 2
             }
         };
-        self.def(dst);
-        self.a.movdqu_store(slot(dst), out);
+        self.xdef(dst, out);
     }
 
     /// XMM`x` = the 128-bit value of `t`.
@@ -2292,6 +2368,8 @@ impl Tr<'_> {
             self.x0_dirty = true;
         }
         match self.loc[t.0 as usize] {
+            Loc::Xmm(r) if r == x => {}
+            Loc::Xmm(r) => self.a.sse_rr(&[0x0f, 0x6f], x, r),
             Loc::Slot if self.ty(t) == Ty::I128 => self.a.movdqu_load(x, slot(t)),
             _ => self.xmm_direct(x, t),
         }
@@ -2319,7 +2397,10 @@ impl Tr<'_> {
             Reg::Fpsr => (off::FPSR, 4),
             Reg::V(n) => {
                 self.take16(dst, m(R::RBP, off::V + 16 * i32::from(n)));
-                self.x0 = Some(dst.0);
+                if self.loc[dst.0 as usize] == Loc::Slot {
+                    // take16 went through XMM0.
+                    self.x0 = Some(dst.0);
+                }
                 return;
             }
         };
@@ -2342,8 +2423,8 @@ impl Tr<'_> {
             Reg::Fpcr => (off::FPCR, Some(a64::interp::consts::FPCR_MASK)),
             Reg::Fpsr => (off::FPSR, Some(a64::interp::consts::FPSR_MASK)),
             Reg::V(n) => {
-                let held =
-                    self.ty(src) == Ty::I128 && !matches!(self.loc[src.0 as usize], Loc::Const(_));
+                // put16 leaves a 128-bit temp read from its slot in XMM0.
+                let held = self.ty(src) == Ty::I128 && self.loc[src.0 as usize] == Loc::Slot;
                 self.put16(src, m(R::RBP, off::V + 16 * i32::from(n)));
                 if held {
                     self.x0 = Some(src.0);
@@ -2438,8 +2519,7 @@ impl Tr<'_> {
                 _ => &[0x0f, 0xef],
             };
             self.a.sse_rr(opc, 1, 2);
-            self.def(dst);
-            self.a.movdqu_store(slot(dst), 1);
+            self.xdef(dst, 1);
             return;
         }
         let w = ty == Ty::I64;
@@ -2644,8 +2724,7 @@ impl Tr<'_> {
             self.xmm_load(0, a);
             self.a.sse_rr(&[0x0f, 0x76], 7, 7);
             self.a.sse_rr(&[0x0f, 0xef], 0, 7);
-            self.def(dst);
-            self.a.movdqu_store(slot(dst), 0);
+            self.xdef(dst, 0);
             return;
         }
         let w = ty == Ty::I64;
@@ -2688,9 +2767,12 @@ impl Tr<'_> {
                 self.fallback(i, dst, &[src], code);
                 return;
             }
-            // Zero-extension (or a 128-bit copy) into the slot.
+            // Zero-extension (or a 128-bit copy).
             self.def(dst);
-            self.put16(src, slot(dst));
+            match self.loc[dst.0 as usize] {
+                Loc::Xmm(x) => self.xmm_load(x, src),
+                _ => self.put16(src, slot(dst)),
+            }
             return;
         }
         // Narrow destination.
@@ -2699,6 +2781,7 @@ impl Tr<'_> {
                 Loc::Const(v) => {
                     self.a.mov_ri(R::RAX, v as u64);
                 }
+                Loc::Xmm(x) => self.a.movq_rx(R::RAX, x),
                 _ => self.a.load(8, R::RAX, slot(src)),
             }
             R::RAX
@@ -3144,8 +3227,12 @@ impl Tr<'_> {
     /// `def` gave as `d` (a 16-byte value goes to its slot).
     fn load_at(&mut self, hm: crate::emit::M, dst: Temp, d: R, size: u8) {
         if size == 16 {
-            self.a.movdqu_load(0, hm);
-            self.a.movdqu_store(slot(dst), 0);
+            if let Loc::Xmm(x) = self.loc[dst.0 as usize] {
+                self.a.movdqu_load(x, hm);
+            } else {
+                self.a.movdqu_load(0, hm);
+                self.a.movdqu_store(slot(dst), 0);
+            }
         } else {
             self.a.load(size, d, hm);
             self.fin(dst, d);
@@ -3155,7 +3242,10 @@ impl Tr<'_> {
     /// Stores `size` bytes of `src` at host address `hm` (a TLB hit).
     fn store_at(&mut self, hm: crate::emit::M, src: Temp, size: u8) {
         if size == 16 {
-            if self.ty(src) == Ty::I128 && !matches!(self.loc[src.0 as usize], Loc::Const(_)) {
+            if let Loc::Xmm(x) = self.loc[src.0 as usize] {
+                self.a.movdqu_store(hm, x);
+            } else if self.ty(src) == Ty::I128 && !matches!(self.loc[src.0 as usize], Loc::Const(_))
+            {
                 self.a.movdqu_load(0, slot(src));
                 self.a.movdqu_store(hm, 0);
             } else {
@@ -3550,6 +3640,7 @@ impl Tr<'_> {
         if let ColdKind::Load { dst, .. } = kind {
             match self.loc[dst.0 as usize] {
                 Loc::Reg(r) => self.a.load(8, r, m(R::R12, off::RET)),
+                Loc::Xmm(x) => self.a.movdqu_load(x, m(R::R12, off::RET)),
                 _ => {
                     self.a.movdqu_load(0, m(R::R12, off::RET));
                     self.a.movdqu_store(slot(dst), 0);
@@ -3592,3 +3683,5 @@ fn imm_fit(v: u64, w: bool) -> Option<i32> {
 
 #[cfg(test)]
 mod codegen_tests;
+#[cfg(test)]
+mod corpus_bench;

@@ -23,7 +23,24 @@ pub(crate) fn show_regs(words: &[u32], max_regs: usize) -> (String, Vec<String>)
         .iter()
         .map(|o| alloc::format!("{o:?}\n"))
         .collect::<String>();
-    let rt = Rt {
+    let rt = test_rt();
+    let env = test_env(&rt, max_regs);
+    let mut s = Scratch::default();
+    translate_with(&b, &env, &mut s).unwrap();
+    let mut d = Decoder::with_ip(64, &s.code, env.base, DecoderOptions::NONE);
+    let mut f = IntelFormatter::new();
+    let mut out = Vec::new();
+    for ins in &mut d {
+        let mut t = String::new();
+        f.format(&ins, &mut t);
+        out.push(t);
+    }
+    (ir, out)
+}
+
+/// Run-time function addresses for code that is only inspected or timed, never run.
+pub(crate) fn test_rt() -> Rt {
+    Rt {
         load: 0x1000_0000,
         store: 0x1000_0100,
         store_excl: 0x1000_0200,
@@ -33,13 +50,16 @@ pub(crate) fn show_regs(words: &[u32], max_regs: usize) -> (String, Vec<String>)
         helper: 0x1000_0600,
         op: 0x1000_0700,
         maint: 0x1000_0800,
-    };
-    let env = Env {
+    }
+}
+
+/// A translation environment for a host with every extension the translator uses.
+pub(crate) fn test_env(rt: &Rt, max_regs: usize) -> Env<'_> {
+    Env {
         base: 0x2000_0000,
         epilogue: 0x1fff_0000,
         lookup: 0x1fff_0100,
-        rt: &rt,
-        // Every extension: the code is only inspected, never run.
+        rt,
         feats: Features {
             lzcnt: true,
             popcnt: true,
@@ -54,18 +74,7 @@ pub(crate) fn show_regs(words: &[u32], max_regs: usize) -> (String, Vec<String>)
         limit_checks: false,
         block_id: 1,
         max_regs,
-    };
-    let mut s = Scratch::default();
-    translate_with(&b, &env, &mut s).unwrap();
-    let mut d = Decoder::with_ip(64, &s.code, env.base, DecoderOptions::NONE);
-    let mut f = IntelFormatter::new();
-    let mut out = Vec::new();
-    for ins in &mut d {
-        let mut t = String::new();
-        f.format(&ins, &mut t);
-        out.push(t);
     }
-    (ir, out)
 }
 
 /// The instructions of the block body: from after the entry check to the first
@@ -225,4 +234,59 @@ fn pairs_probe_the_tlb_once() {
     assert_eq!(probes.count(), 2, "{ir}\n{code:#?}");
     let through = code.iter().filter(|l| l.contains("[rcx+"));
     assert_eq!(through.count(), 4, "{ir}\n{code:#?}");
+}
+
+#[test]
+fn vector_temps_live_in_xmm_registers() {
+    // AESE v0, v1; AESMC v0, v0; AESE v0, v2; AESMC v0, v0; EOR v0.16b, v0.16b, v3.16b;
+    // STR q0, [x0]; LDR q4, [x0, #16]; EOR v0.16b, v0.16b, v4.16b: the values go from
+    // register to register (the only memory traffic is the guest's own: V registers
+    // in the CPU block and the two accesses), never through the temps' slots.
+    let words = [
+        0x4e28_4820,
+        0x4e28_6800,
+        0x4e28_4840,
+        0x4e28_6800,
+        0x6e23_1c00,
+        0x3d80_0000,
+        0x3dc0_0404,
+        0x6e24_1c00,
+    ];
+    let (ir, code) = show(&words);
+    let start = code.iter().position(|l| l.starts_with("jne")).unwrap() + 1;
+    let main: Vec<&String> = code[start..]
+        .iter()
+        .take_while(|l| !l.starts_with("jmp"))
+        .collect();
+    assert!(
+        !main
+            .iter()
+            .any(|l| l.contains("[r12+") && l.contains("xmm")),
+        "{ir}\n{main:#?}"
+    );
+    assert_eq!(
+        main.iter().filter(|l| l.starts_with("aesenc")).count(),
+        2,
+        "{main:#?}"
+    );
+    // The load's miss path calls the run-time function, which may clobber every XMM
+    // register: V0's value (live across it) is saved to its slot and reloaded.
+    let held = main
+        .iter()
+        .find_map(|l| l.strip_prefix("movdqu [rcx+rsi],"))
+        .expect("the STR of v0");
+    let saves = code
+        .iter()
+        .filter(|l| l.starts_with("movdqu [r12+") && l.ends_with(held))
+        .count();
+    let reloads = code
+        .iter()
+        .filter(|l| l.starts_with(&format!("movdqu {held},[r12+")))
+        .count();
+    assert!(saves >= 1 && reloads >= 1, "{code:#?}");
+    // With one register for temps, the same block uses the slots (the other path).
+    let (_, code1) = show_regs(&words, 1);
+    assert!(code1
+        .iter()
+        .any(|l| l.contains("[r12+") && l.contains("xmm")));
 }
