@@ -1710,6 +1710,51 @@ impl Tr<'_> {
         }
     }
 
+    /// For SHA256H at op `i` (`args` = ABCD, EFGH, WK): a later SHA256H2 of the same
+    /// state (EFGH, a copy of ABCD, WK) with only V-register moves in between (its
+    /// index and result). Both are the same four rounds: one computes both halves.
+    fn sha_pair(&self, i: usize, args: [Temp; 3]) -> Option<(usize, Temp)> {
+        // The value `t` copies: ORR/AND Vd, Vn, Vn is MOV.
+        let base = |t: Temp| {
+            let def = self.b.ops[..i]
+                .iter()
+                .rev()
+                .find(|o| a64::opt::def_of(o) == Some(t));
+            match def {
+                Some(&Op::Bin {
+                    op: BinOp::Or | BinOp::And,
+                    dst,
+                    a,
+                    b,
+                    ..
+                }) if dst == t && a == b => a,
+                _ => t,
+            }
+        };
+        for j in i + 1..self.b.ops.len().min(i + 8) {
+            match self.b.ops[j] {
+                Op::Insn { .. }
+                | Op::Get { reg: Reg::V(_), .. }
+                | Op::Set { reg: Reg::V(_), .. } => {}
+                Op::Call {
+                    dst: Some(d),
+                    helper,
+                    args: a2,
+                    imm: 5,
+                    ..
+                } if helper.name == "crypto::sha3"
+                    && a2[0] == args[1]
+                    && a2[2] == args[2]
+                    && base(a2[1]) == base(args[0]) =>
+                {
+                    return Some((j, d));
+                }
+                _ => return None,
+            }
+        }
+        None
+    }
+
     /// Gives `dst` the register of its root (see [`free_conversions`]) when the root
     /// holds one; false when `dst` must be computed.
     fn share_root(&mut self, dst: Temp) -> bool {
@@ -1972,7 +2017,7 @@ impl Tr<'_> {
                 if helper.name.starts_with("simd::") {
                     self.simd(dst, helper, args, imm)
                 } else {
-                    self.sha(dst, helper, args, imm)
+                    self.sha(i, dst, helper, args, imm)
                 }
             }
             Op::Call {
@@ -2300,7 +2345,7 @@ impl Tr<'_> {
     }
 
     /// SHA256H/H2/SU0/SU1 on the SHA extensions.
-    fn sha(&mut self, dst: Temp, h: &Helper, args: [Temp; 3], imm: u64) {
+    fn sha(&mut self, i: usize, dst: Temp, h: &Helper, args: [Temp; 3], imm: u64) {
         const PSHUFD: &[u8] = &[0x0f, 0x70];
         const PALIGNR: &[u8] = &[0x0f, 0x3a, 0x0f];
         const PBLENDW: &[u8] = &[0x0f, 0x3a, 0x0e];
@@ -2347,6 +2392,13 @@ impl Tr<'_> {
             self.a.sse_rri(PBLENDW, 4, 2, 0xf0); // ABCD
             self.a.sse_rri(PALIGNR, 2, 1, 8); // EFGH
             if imm == 4 {
+                if let Some((j, d2)) = self.sha_pair(i, args) {
+                    // The SHA256H2 of the same rounds: its result is EFGH.
+                    self.skip = Some(j);
+                    self.xdef(dst, 4);
+                    self.xdef(d2, 2);
+                    return;
+                }
                 4
             } else {
                 2

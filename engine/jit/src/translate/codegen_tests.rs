@@ -290,3 +290,16 @@ fn vector_temps_live_in_xmm_registers() {
         .iter()
         .any(|l| l.contains("[r12+") && l.contains("xmm")));
 }
+
+#[test]
+fn sha256h_and_h2_of_the_same_rounds_are_computed_once() {
+    // ADD v4.4s, v4.4s, v16.4s; MOV v2, v0 (ORR); SHA256H q0, q1, v4.4s;
+    // SHA256H2 q1, q2, v4.4s (OpenSSL's loop): one pair of SHA256RNDS2, not two.
+    let (ir, code) = show(&[0x4eb0_8484, 0x4ea0_1c02, 0x5e04_4020, 0x5e04_5041]);
+    let rounds = code.iter().filter(|l| l.starts_with("sha256rnds2")).count();
+    assert_eq!(rounds, 2, "{ir}\n{code:#?}");
+    // Without the copy the H2 reads another state: both are computed.
+    let (ir, code) = show(&[0x5e04_4020, 0x5e04_5041]);
+    let rounds = code.iter().filter(|l| l.starts_with("sha256rnds2")).count();
+    assert_eq!(rounds, 4, "{ir}\n{code:#?}");
+}
