@@ -81,6 +81,18 @@ fn boots_to_a_shell_and_runs_commands() {
     };
     assert!(stat("blocks translated").unwrap_or(0) > 1000, "{}", s.text);
     assert_eq!(stat("blocks interpreted"), Some(0), "{}", s.text);
+    // --stats turns the translator's instruction counting on, and reports MIPS.
+    assert!(
+        stat("guest instructions").unwrap_or(0) > 100_000_000,
+        "{}",
+        s.text
+    );
+    let mips = s
+        .text
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("guest MIPS"))
+        .and_then(|v| v.trim().parse::<f64>().ok());
+    assert!(mips.is_some_and(|m| m > 0.0), "{}", s.text);
 }
 
 /// `--cpu interp`: the same boot on the reference interpreter (the translator is the

@@ -83,6 +83,8 @@ pub struct Jit {
     pub stats: JitStats,
     /// Block entries check the instruction limit (see [`Jit::set_limit_checks`]).
     limit_checks: bool,
+    /// Blocks count the instructions they run (see [`Jit::set_count_insns`]).
+    count_insns: bool,
     /// Translation buffers.
     scratch: Scratch,
     /// Host registers temps may use (see [`Jit::set_max_regs`]).
@@ -107,6 +109,7 @@ impl Jit {
             rt: Rt::of::<M>(),
             stats: JitStats::default(),
             limit_checks: true,
+            count_insns: true,
             scratch: Scratch::default(),
             max_regs: 9,
         };
@@ -220,6 +223,13 @@ impl Jit {
         self.flush();
     }
 
+    /// Whether translated blocks count the guest instructions they run (for `--stats`;
+    /// on by default). Without it a block entry only tests the event byte. Flushes.
+    pub fn set_count_insns(&mut self, on: bool) {
+        self.count_insns = on;
+        self.flush();
+    }
+
     /// Drops every translated block (their code, chains and jump-cache entries).
     pub fn flush(&mut self) {
         self.used = self.stubs_end;
@@ -263,6 +273,7 @@ impl Jit {
             rt: &self.rt,
             feats: self.feats,
             limit_checks: self.limit_checks,
+            count_insns: self.count_insns,
             block_id: id,
             max_regs: self.max_regs,
         };

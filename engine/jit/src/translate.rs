@@ -94,6 +94,9 @@ pub struct Env<'a> {
     pub feats: Features,
     /// Block entries also check the instruction limit (hosts without an event byte).
     pub limit_checks: bool,
+    /// Blocks add their instruction counts to the context's counter (`--stats`);
+    /// always on with `limit_checks`, which counts down with it.
+    pub count_insns: bool,
     /// Index of the block (exit codes name it).
     pub block_id: u32,
     /// How many host registers temps may use (9; fewer to test spilling).
@@ -1187,7 +1190,9 @@ impl Tr<'_> {
             // Count, then stop if the event byte is set (un-counting the block).
             let n = self.b.ninsns as i32;
             let a = &mut self.a;
-            a.alu_mi(true, Alu::Add, m(R::R12, off::INSNS), n);
+            if self.env.count_insns {
+                a.alu_mi(true, Alu::Add, m(R::R12, off::INSNS), n);
+            }
             a.load(8, R::RCX, m(R::R12, off::IRQ));
             a.cmp_m8i(m(R::RCX, 0), 0);
             // The stop path is out of line (emit_cold): the body falls through.
@@ -3596,8 +3601,10 @@ impl Tr<'_> {
         self.x0_dirty = true;
         if let Some(f) = self.stop.take() {
             self.a.bind(f);
-            self.a
-                .alu_mi(true, Alu::Sub, m(R::R12, off::INSNS), self.b.ninsns as i32);
+            if self.env.count_insns {
+                self.a
+                    .alu_mi(true, Alu::Sub, m(R::R12, off::INSNS), self.b.ninsns as i32);
+            }
             self.set_pc(self.b.pc);
             self.a.mov_ri(R::RAX, exit::STOP);
             self.jmp_abs(self.env.epilogue);
@@ -3619,7 +3626,7 @@ impl Tr<'_> {
                 self.store_nzcv(p);
             }
             if let ColdKind::Side { target, rest } = c.kind {
-                if rest > 0 {
+                if rest > 0 && (self.env.count_insns || self.env.limit_checks) {
                     self.a
                         .alu_mi(true, Alu::Sub, m(R::R12, off::INSNS), rest as i32);
                 }

@@ -246,6 +246,9 @@ pub fn run(host: &Host, package: &[u8], guest_ram: u64, stats: bool, translate: 
         // readable, writable and (through the physical map) executable in ring 3.
         let region = unsafe { jit::CodeRegion::new(region, CODE_REGION) };
         machine.enable_jit(region, jit::Features::probe(), false);
+        // Guest instructions are only reported by --stats: without it blocks skip
+        // the count (one read-modify-write of memory per block).
+        machine.set_instruction_counting(stats);
     }
     if let Err(e) = machine.load_package(package) {
         mprintln!("engine: cannot load the guest: {e}");
@@ -265,7 +268,12 @@ pub fn run(host: &Host, package: &[u8], guest_ram: u64, stats: bool, translate: 
     let exit = machine.run(&mut board);
     board.flush_out();
     if stats {
-        mprintln!("{}", machine.stats());
+        let st = machine.stats();
+        mprintln!("{}", st);
+        // Guest run time by the TSC, from the first guest instruction to the exit.
+        let secs = rdtsc().wrapping_sub(board.tsc0) as f64 / host.tsc_hz().max(1) as f64;
+        let mips = st.insns as f64 / secs.max(1e-9) / 1e6;
+        mprintln!("guest wall time      {secs:>11.2} s (idle included)\nguest MIPS           {mips:>14.1}");
     }
     match exit {
         RunExit::PowerOff | RunExit::Reset if board.panic_seen_at.is_some() => {

@@ -352,6 +352,15 @@ impl<'r> Machine<'r> {
         self.flush_code();
     }
 
+    /// Whether translated code counts guest instructions (on by default; only
+    /// `--stats` reports them). Off, a block entry is one test of the event byte.
+    pub fn set_instruction_counting(&mut self, on: bool) {
+        if let Some(j) = self.jit.as_mut() {
+            j.set_count_insns(on);
+        }
+        self.flush_code();
+    }
+
     /// Parses the FIT package, places kernel/initrd/DTB (package_layout), sets up the
     /// boot state: PC = kernel entry, x0 = DTB address, x1..x3 = 0, EL1h, DAIF masked, MMU off.
     pub fn load_package(&mut self, pkg: &[u8]) -> Result<(), LoadError> {

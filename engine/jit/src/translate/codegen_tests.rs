@@ -12,6 +12,11 @@ pub(crate) fn show(words: &[u32]) -> (String, Vec<String>) {
 
 /// [`show`] with only `max_regs` host registers for temps.
 pub(crate) fn show_regs(words: &[u32], max_regs: usize) -> (String, Vec<String>) {
+    show_env(words, |e| e.max_regs = max_regs)
+}
+
+/// [`show`] with the translation environment changed by `tweak`.
+pub(crate) fn show_env(words: &[u32], tweak: impl FnOnce(&mut Env)) -> (String, Vec<String>) {
     let mut fetch = |va: u64| -> Result<u32, ()> {
         let i = ((va - 0x1000) / 4) as usize;
         words.get(i).copied().ok_or(())
@@ -24,7 +29,8 @@ pub(crate) fn show_regs(words: &[u32], max_regs: usize) -> (String, Vec<String>)
         .map(|o| alloc::format!("{o:?}\n"))
         .collect::<String>();
     let rt = test_rt();
-    let env = test_env(&rt, max_regs);
+    let mut env = test_env(&rt, 9);
+    tweak(&mut env);
     let mut s = Scratch::default();
     translate_with(&b, &env, &mut s).unwrap();
     let mut d = Decoder::with_ip(64, &s.code, env.base, DecoderOptions::NONE);
@@ -72,6 +78,7 @@ pub(crate) fn test_env(rt: &Rt, max_regs: usize) -> Env<'_> {
             bmi1: true,
         },
         limit_checks: false,
+        count_insns: true,
         block_id: 1,
         max_regs,
     }
@@ -302,4 +309,20 @@ fn sha256h_and_h2_of_the_same_rounds_are_computed_once() {
     let (ir, code) = show(&[0x5e04_4020, 0x5e04_5041]);
     let rounds = code.iter().filter(|l| l.starts_with("sha256rnds2")).count();
     assert_eq!(rounds, 4, "{ir}\n{code:#?}");
+}
+
+#[test]
+fn block_entries_count_instructions_only_when_asked() {
+    // CBZ x0 (a side exit), ADD, then the end of the block.
+    let words = [0xb400_0040, 0x9100_0421, 0x9100_0421];
+    let counts = |code: &[String]| code.iter().filter(|l| l.contains("ptr [r12],")).count();
+    let (_, on) = show(&words);
+    // The entry adds, the stop path and the side exit take back.
+    assert_eq!(counts(&on), 3, "{on:#?}");
+    let (_, off) = show_env(&words, |e| e.count_insns = false);
+    assert_eq!(counts(&off), 0, "{off:#?}");
+    assert!(
+        off[0].starts_with("mov rcx,[r12+"),
+        "the event byte first: {off:#?}"
+    );
 }
