@@ -1532,16 +1532,22 @@ impl Tr<'_> {
         self.x0_dirty = true;
         if self.ty(t) == Ty::I128 {
             self.def(t);
-            if let Loc::Xmm(x) = self.loc[t.0 as usize] {
-                self.a.movdqu_load(x, src);
-            } else {
-                self.a.movdqu_load(0, src);
-                self.a.movdqu_store(slot(t), 0);
-            }
+            self.load16(t, src);
         } else {
             let r = self.def(t);
             self.a.load(8, r, src);
             self.fin(t, r);
+        }
+    }
+
+    /// Puts the 16 bytes at `src` where the defined temp `t` lives: its XMM register,
+    /// else its slot (through XMM0).
+    fn load16(&mut self, t: Temp, src: crate::emit::M) {
+        if let Loc::Xmm(x) = self.loc[t.0 as usize] {
+            self.a.movdqu_load(x, src);
+        } else {
+            self.a.movdqu_load(0, src);
+            self.a.movdqu_store(slot(t), 0);
         }
     }
 
@@ -3284,12 +3290,7 @@ impl Tr<'_> {
     /// `def` gave as `d` (a 16-byte value goes to its slot).
     fn load_at(&mut self, hm: crate::emit::M, dst: Temp, d: R, size: u8) {
         if size == 16 {
-            if let Loc::Xmm(x) = self.loc[dst.0 as usize] {
-                self.a.movdqu_load(x, hm);
-            } else {
-                self.a.movdqu_load(0, hm);
-                self.a.movdqu_store(slot(dst), 0);
-            }
+            self.load16(dst, hm);
         } else {
             self.a.load(size, d, hm);
             self.fin(dst, d);
@@ -3699,11 +3700,7 @@ impl Tr<'_> {
         if let ColdKind::Load { dst, .. } = kind {
             match self.loc[dst.0 as usize] {
                 Loc::Reg(r) => self.a.load(8, r, m(R::R12, off::RET)),
-                Loc::Xmm(x) => self.a.movdqu_load(x, m(R::R12, off::RET)),
-                _ => {
-                    self.a.movdqu_load(0, m(R::R12, off::RET));
-                    self.a.movdqu_store(slot(dst), 0);
-                }
+                _ => self.load16(dst, m(R::R12, off::RET)),
             }
         }
         self.restore(live);
