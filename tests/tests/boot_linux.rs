@@ -70,8 +70,9 @@ fn boots_to_a_shell_and_runs_commands() {
         s.text
     );
     assert!(s.text.contains("reboot: Power down"), "{}", s.text);
-    // The translator ran the boot (it is the default), with nothing left to the
-    // interpreter.
+    // The translator ran the boot (it is the default). A block's first run is
+    // interpreted (virt::machine::HOT_AFTER = 2) and every later one is translated: no
+    // block is interpreted twice.
     let stat = |name: &str| -> Option<u64> {
         s.text
             .lines()
@@ -80,7 +81,9 @@ fn boots_to_a_shell_and_runs_commands() {
             .and_then(|v| v.parse().ok())
     };
     assert!(stat("blocks translated").unwrap_or(0) > 1000, "{}", s.text);
-    assert_eq!(stat("blocks interpreted"), Some(0), "{}", s.text);
+    let lowered = stat("blocks lowered to IR").unwrap_or(0);
+    let interpreted = stat("blocks interpreted").unwrap_or(u64::MAX);
+    assert!(interpreted <= lowered, "{}", s.text);
     // --stats turns the translator's instruction counting on, and reports MIPS.
     assert!(
         stat("guest instructions").unwrap_or(0) > 100_000_000,
