@@ -281,6 +281,10 @@ pub enum SysReg {
 pub type HelperFn = fn(cpu: &mut Cpu, args: [u128; 3], imm: u64) -> u128;
 
 /// A static description of a helper: what the translator needs to call (or inline) it.
+///
+/// The contract every helper keeps (the optimiser relies on it, see `opt`): it may read
+/// FPCR and read and write FPSR through its `cpu` argument, and touches no other guest
+/// state (no X, SP, V or NZCV write, no memory), and it cannot fault.
 #[derive(Debug)]
 pub struct Helper {
     /// Unique name, e.g. `"fp::fadd64"`: the translator may match on it to inline.

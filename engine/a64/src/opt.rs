@@ -207,10 +207,12 @@ pub fn forward_registers(block: &mut Block) {
                     _ => Some(src),
                 }
             }
-            // Helpers and system register writes may change FPCR/FPSR/NZCV (and V for
-            // helpers that are careless): forget everything but the X registers and SP.
             Op::Call { helper, .. } if helper.is_pure() => {}
-            Op::Call { .. } | Op::SysWrite { .. } => {
+            // Helpers read FPCR and may write FPSR, nothing else (see `Helper`).
+            Op::Call { .. } => known[reg_slot(Reg::Fpsr)] = None,
+            // System register writes may change NZCV/FPCR/FPSR: forget everything but the
+            // X registers and SP.
+            Op::SysWrite { .. } => {
                 for k in known.iter_mut().skip(32) {
                     *k = None;
                 }
@@ -290,6 +292,15 @@ pub fn remove_dead_sets(block: &mut Block) {
     let mut pending: [Option<usize>; NSLOTS] = [None; NSLOTS];
     let mut dead = vec![false; block.ops.len()];
     for (i, op) in block.ops.iter().enumerate() {
+        if let Op::Call { helper, .. } = op {
+            // A helper reads FPCR and may read and write FPSR, and observes nothing else
+            // (it cannot fault): the other pending writes stay pending.
+            if !helper.is_pure() {
+                pending[reg_slot(Reg::Fpcr)] = None;
+                pending[reg_slot(Reg::Fpsr)] = None;
+            }
+            continue;
+        }
         if observes_state(op) {
             pending = [None; NSLOTS];
             continue;
@@ -341,4 +352,69 @@ pub fn remove_dead_code(block: &mut Block) {
         i += 1;
         k
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::BinOp;
+    use crate::lower::lower_block;
+
+    fn optimized(code: &[u32]) -> Block {
+        let mut fetch =
+            |pc: u64| -> Result<u32, ()> { code.get(pc as usize / 4).copied().ok_or(()) };
+        let mut b = lower_block(0, 1, code.len() as u32, &mut fetch).unwrap();
+        optimize(&mut b);
+        b
+    }
+
+    fn gets(b: &Block, reg: Reg) -> usize {
+        b.ops
+            .iter()
+            .filter(|o| matches!(o, Op::Get { reg: r, .. } if *r == reg))
+            .count()
+    }
+
+    fn sets(b: &Block, reg: Reg) -> usize {
+        b.ops
+            .iter()
+            .filter(|o| matches!(o, Op::Set { reg: r, .. } if *r == reg))
+            .count()
+    }
+
+    #[test]
+    fn vector_registers_are_forwarded_across_simd_helpers() {
+        // add v1.4s, v2.4s, v3.4s; add v4.4s, v2.4s, v1.4s: V2 is read once, and V1 only
+        // by the first add (its helper also takes Vd); the second add's V1 is the first
+        // add's result.
+        let b = optimized(&[0x4ea38441, 0x4ea18444]);
+        assert!(
+            b.ops.iter().any(|o| matches!(o, Op::Call { .. })),
+            "{:?}",
+            b.ops
+        );
+        assert_eq!(gets(&b, Reg::V(2)), 1, "{:?}", b.ops);
+        assert_eq!(gets(&b, Reg::V(1)), 1, "{:?}", b.ops);
+    }
+
+    #[test]
+    fn a_write_overwritten_after_a_simd_helper_is_dropped() {
+        // mov v5.16b, v6.16b; add v5.4s, v5.4s, v5.4s: only the add's V5 is written, and
+        // the MOV is the value itself (no OR).
+        let b = optimized(&[0x4ea61cc5, 0x4ea584a5]);
+        assert_eq!(sets(&b, Reg::V(5)), 1);
+        assert!(!b
+            .ops
+            .iter()
+            .any(|o| matches!(o, Op::Bin { op: BinOp::Or, .. })));
+    }
+
+    #[test]
+    fn fpsr_is_re_read_after_a_helper_that_may_set_qc() {
+        // msr fpsr, x0; sqadd v0.4s, v1.4s, v2.4s; mrs x1, fpsr: the helper may set QC,
+        // so the MSR's write stays and the MRS reads FPSR again.
+        let b = optimized(&[0xd51b4420, 0x4ea20c20, 0xd53b4421]);
+        assert_eq!(sets(&b, Reg::Fpsr), 1);
+        assert_eq!(gets(&b, Reg::Fpsr), 1);
+    }
 }

@@ -153,9 +153,9 @@ const ALLOC: [R; 9] = [
     R::R11,
 ];
 
-/// The XMM registers 128-bit temps may live in (XMM0..7 are the ops' scratch
+/// The XMM registers 128-bit temps may live in (XMM0..5 and XMM7 are the ops' scratch
 /// registers, XMM14/15 [`XSCRATCH2`]/[`XSCRATCH`]). All are caller-saved.
-const XALLOC: [u8; 6] = [8, 9, 10, 11, 12, 13];
+const XALLOC: [u8; 7] = [6, 8, 9, 10, 11, 12, 13];
 
 /// In a [`Live`] set, XMM register `x` is entry `XMM_TAG + x`.
 const XMM_TAG: u8 = 16;
@@ -329,7 +329,7 @@ impl Pend {
 /// the [`XALLOC`] XMM registers (as `XMM_TAG + x`).
 #[derive(Clone, Copy, Default)]
 struct Live {
-    regs: [(u8, u32); 12],
+    regs: [(u8, u32); 13],
     n: usize,
 }
 
@@ -344,11 +344,11 @@ impl Cold {
         addr: Temp(0),
         pc: 0,
         live: Live {
-            regs: [(0, 0); 12],
+            regs: [(0, 0); 13],
             n: 0,
         },
         live2: Live {
-            regs: [(0, 0); 12],
+            regs: [(0, 0); 13],
             n: 0,
         },
         pend: None,
@@ -1293,7 +1293,8 @@ impl Tr<'_> {
             // save it each time).
             let free = XALLOC
                 .into_iter()
-                .find(|&x| self.xowner[usize::from(x)].is_none());
+                .find(|&x| self.xowner[usize::from(x)].is_none())
+                .or_else(|| self.xspill_for(t));
             self.loc[t.0 as usize] = match free {
                 Some(x) if !self.cross[t.0 as usize] && self.env.max_regs > 1 => {
                     self.xowner[usize::from(x)] = Some(t.0);
@@ -1382,6 +1383,37 @@ impl Tr<'_> {
         self.owner[r.0 as usize] = None;
         self.spills += 1;
         Some(r)
+    }
+
+    /// Frees an XMM register for the 128-bit temp `t` when all are taken: the temp
+    /// living longest past `t` (and not used by the current op) moves to its slot, so
+    /// that the short-lived values of a dependency chain stay in registers.
+    fn xspill_for(&mut self, t: Temp) -> Option<u8> {
+        if self.no_spill || self.cross[t.0 as usize] || self.env.max_regs <= 1 {
+            return None;
+        }
+        let lt = self.last[t.0 as usize];
+        let (us, nu) = self.cur_uses;
+        let (ds, nd) = self.cur_defs;
+        let mut best: Option<(usize, u8)> = None;
+        for x in XALLOC {
+            let Some(o) = self.xowner[usize::from(x)] else {
+                continue;
+            };
+            if us[..nu].iter().any(|u| u.0 == o) || ds[..nd].contains(&o) {
+                continue;
+            }
+            let lo = self.last[o as usize];
+            if lo != usize::MAX && lo > lt && best.is_none_or(|(l, _)| lo > l) {
+                best = Some((lo, x));
+            }
+        }
+        let (_, x) = best?;
+        let o = self.xowner[usize::from(x)].take()?;
+        self.a.movdqu_store(slot(Temp(o)), x);
+        self.loc[o as usize] = Loc::Slot;
+        self.spills += 1;
+        Some(x)
     }
 
     /// The locations of `ts` now, for an out-of-line path emitted later.

@@ -537,6 +537,9 @@ fn bitwise(b: &mut Builder, op: ThreeSame, q: u32, rn: u32, rm: u32, rd: u32) {
     let n = b.read_v(rn);
     let m = b.read_v(rm);
     let r = match op {
+        // MOV (vector) is ORR with Rn == Rm: the value itself, which the optimiser can
+        // then forward like any register copy.
+        And | Orr if rn == rm => n,
         And => b.bin(BinOp::And, n, m),
         Bic => {
             let nm = b.un(UnOp::Not, m);

@@ -326,3 +326,44 @@ fn block_entries_count_instructions_only_when_asked() {
         "the event byte first: {off:#?}"
     );
 }
+
+#[test]
+fn a_chain_of_vector_ops_keeps_its_registers_when_long_lived_values_take_them_all() {
+    // Seven V values read first and again at the end hold every XMM register for temps
+    // through an AESE/AESMC chain in between: a long-lived one moves to its slot, and each
+    // round's result stays in a register (no store to a slot right after the AESENC).
+    let eor = |d: u32, n: u32, m: u32| 0x6e20_1c00 | m << 16 | n << 5 | d;
+    let aese = |d: u32, n: u32| 0x4e28_4800 | n << 5 | d;
+    let aesmc = |d: u32| 0x4e28_6800 | d << 5 | d;
+    let words = [
+        eor(15, 1, 2),
+        eor(16, 3, 4),
+        eor(17, 5, 6),
+        eor(18, 7, 1),
+        aese(0, 8),
+        aesmc(0),
+        aese(0, 9),
+        aesmc(0),
+        aese(0, 10),
+        aesmc(0),
+        eor(11, 1, 2),
+        eor(12, 3, 4),
+        eor(13, 5, 6),
+        eor(14, 7, 0),
+    ];
+    let (ir, code) = show(&words);
+    let rounds: Vec<usize> = (0..code.len())
+        .filter(|&k| code[k].starts_with("aesenc"))
+        .collect();
+    assert_eq!(rounds.len(), 3, "{code:#?}");
+    for k in rounds {
+        let to_reg = |l: &String| l.starts_with("movdqa xmm") && l.ends_with(",xmm0");
+        assert!(code[k + 1..k + 3].iter().any(to_reg), "{ir}\n{code:#?}");
+    }
+    assert!(
+        !code
+            .iter()
+            .any(|l| l.starts_with("movdqu [r12+") && l.ends_with(",xmm0")),
+        "{code:#?}"
+    );
+}
