@@ -162,6 +162,7 @@ pub fn optimize(block: &mut Block) {
     forward_registers(block);
     split_selected_conditions(block);
     remove_dead_sets(block);
+    crate::crypto::lower::fuse_aes_rounds(block);
     remove_dead_code(block);
 }
 

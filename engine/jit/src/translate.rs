@@ -2014,6 +2014,23 @@ impl Tr<'_> {
                 // AESE + AESMC of its result = AESENC(d ^ n, 0), AESD + AESIMC =
                 // AESDEC(d ^ n, 0).
                 const PXOR: &[u8] = &[0x0f, 0xef];
+                if imm >= a64::crypto::lower::AES_ROUND_KEY {
+                    // The rewritten rounds (`a64::crypto::lower::fuse_aes_rounds`):
+                    // AESENC(x, key), AESENCLAST(x, 0), AESENC(x, 0).
+                    self.xmm_load(0, args[0]);
+                    self.x0_dirty = true;
+                    if imm == a64::crypto::lower::AES_ROUND_KEY {
+                        self.xmm_load(1, args[1]);
+                    } else {
+                        self.a.sse_rr(PXOR, 1, 1);
+                    }
+                    let last = imm == a64::crypto::lower::AES_SUB_SHIFT;
+                    self.a
+                        .sse_rr(&[0x0f, 0x38, if last { 0xdd } else { 0xdc }], 0, 1);
+                    self.xdef(dst, 0);
+                    self.x0 = Some(dst.0);
+                    return;
+                }
                 let pair = if imm <= 1 {
                     self.aes_pair(i, dst, imm)
                 } else {

@@ -6,16 +6,132 @@ use super::{
 };
 use super::{sha256su0, sha256su1, CrcPoly, Sha1Op};
 use crate::decode::fields as f;
-use crate::ir::{Helper, Ty};
+use crate::ir::{BinOp, Block, Helper, Op, Temp, Term, Ty};
 use crate::lower::Builder;
+use crate::opt::uses_of;
 use crate::state::Cpu;
+use alloc::vec::Vec;
 
 fn h_aes(_: &mut Cpu, a: [u128; 3], imm: u64) -> u128 {
     match imm {
         0 => aese(a[1], a[0]),
         1 => aesd(a[1], a[0]),
         2 => aesmc(a[1]),
-        _ => aesimc(a[1]),
+        3 => aesimc(a[1]),
+        // The forms `fuse_aes_rounds` makes (x86's AESENC and AESENCLAST with a zero key).
+        AES_ROUND_KEY => aesmc(aese(a[0], 0)) ^ a[1],
+        AES_SUB_SHIFT => aese(a[0], 0),
+        _ => aesmc(aese(a[0], 0)),
+    }
+}
+
+/// `crypto::aes` immediate: one full encryption round then a round key,
+/// `MixColumns(ShiftRows(SubBytes(a0))) ^ a1` (x86's AESENC).
+pub const AES_ROUND_KEY: u64 = 4;
+/// `crypto::aes` immediate: `ShiftRows(SubBytes(a0))`, an AESE whose key was XORed in
+/// before (x86's AESENCLAST with a zero key).
+pub const AES_SUB_SHIFT: u64 = 5;
+/// `crypto::aes` immediate: `MixColumns(ShiftRows(SubBytes(a0)))`, an AESE + AESMC
+/// whose key was XORed in before (x86's AESENC with a zero key).
+pub const AES_ROUND: u64 = 6;
+
+/// Rewrites AES encryption rounds so that each round's key addition joins the previous
+/// round: AESE `t = SR(SB(d ^ k))` becomes `x = d ^ k; t = SUB_SHIFT(x)` (or, with the
+/// AESMC that alone reads it, `t' = ROUND(x)`), and a key addition `ROUND(x) ^ k'` then
+/// becomes `ROUND_KEY(x, k')`. A chain of rounds is then one AESENC per round on x86,
+/// where AESE + AESMC take a separate XOR and AESENC each.
+pub fn fuse_aes_rounds(block: &mut Block) {
+    let is_aes = |op: &Op, want: u64| matches!(op, Op::Call { helper, imm, .. } if core::ptr::eq(*helper, &AES) && *imm == want);
+    if !block.ops.iter().any(|o| is_aes(o, 0)) {
+        return;
+    }
+    let nt = block.temps.len();
+    let mut uses = alloc::vec![0u32; nt];
+    for op in &block.ops {
+        let (us, n) = uses_of(op);
+        for u in &us[..n] {
+            uses[u.0 as usize] += 1;
+        }
+    }
+    if let Term::Branch { cond: t, .. } | Term::Indirect { target: t, .. } = block.term {
+        uses[t.0 as usize] += 1;
+    }
+    let ops = core::mem::take(&mut block.ops);
+    // For an AESMC to rewrite: the XOR of its AESE's operands.
+    let mut mc_of = alloc::vec![None; ops.len()];
+    // For a temp computed as ROUND(x): x.
+    let mut round_of: Vec<Option<Temp>> = alloc::vec![None; nt];
+    let mut out = Vec::with_capacity(ops.len() + 4);
+    for (i, op) in ops.iter().enumerate() {
+        match *op {
+            Op::Call {
+                dst: Some(t), args, ..
+            } if is_aes(op, 0) => {
+                let x = Temp(block.temps.len() as u32);
+                block.temps.push(Ty::I128);
+                out.push(xor_into(&round_of, x, args[0], args[1]));
+                // The AESMC that is the only reader of `t` (it reads it twice when its
+                // Vd is its Vn) replaces it.
+                let mc = ops
+                    .iter()
+                    .enumerate()
+                    .skip(i + 1)
+                    .find(|(_, o)| {
+                        let (us, n) = uses_of(o);
+                        us[..n].contains(&t)
+                    })
+                    .filter(|&(_, o)| match *o {
+                        Op::Call { args: a, .. } if is_aes(o, 2) && a[1] == t => {
+                            uses[t.0 as usize] == if a[0] == t { 2 } else { 1 }
+                        }
+                        _ => false,
+                    });
+                match mc {
+                    Some((j, _)) => mc_of[j] = Some(x),
+                    None => out.push(aes_call(t, x, x, AES_SUB_SHIFT)),
+                }
+            }
+            Op::Call { dst: Some(t), .. } if mc_of[i].is_some() => {
+                let x = mc_of[i].unwrap_or(t);
+                round_of[t.0 as usize] = Some(x);
+                out.push(aes_call(t, x, x, AES_ROUND));
+            }
+            Op::Bin {
+                op: BinOp::Xor,
+                ty: Ty::I128,
+                dst,
+                a,
+                b,
+            } => out.push(xor_into(&round_of, dst, a, b)),
+            _ => out.push(*op),
+        }
+    }
+    block.ops = out;
+}
+
+/// `dst = a ^ b` (I128), as ROUND_KEY(x, key) when one side is ROUND(x).
+fn xor_into(round_of: &[Option<Temp>], dst: Temp, a: Temp, b: Temp) -> Op {
+    let at = |t: Temp| round_of.get(t.0 as usize).copied().flatten();
+    match (at(a), at(b)) {
+        (Some(x), _) => aes_call(dst, x, b, AES_ROUND_KEY),
+        (_, Some(x)) => aes_call(dst, x, a, AES_ROUND_KEY),
+        _ => Op::Bin {
+            op: BinOp::Xor,
+            ty: Ty::I128,
+            dst,
+            a,
+            b,
+        },
+    }
+}
+
+fn aes_call(dst: Temp, a: Temp, b: Temp, imm: u64) -> Op {
+    Op::Call {
+        dst: Some(dst),
+        helper: &AES,
+        args: [a, b, b],
+        nargs: 2,
+        imm,
     }
 }
 

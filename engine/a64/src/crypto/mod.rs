@@ -290,6 +290,38 @@ static CRC32C_TABLE: [u32; 256] = crc_table(0x82F6_3B78);
 mod tests {
     use super::*;
 
+    #[test]
+    fn fused_aes_rounds_compute_the_instructions_values() {
+        // aese v0,v1; aesmc v0,v0; aese v0,v2; aesmc v5,v0; aese v5,v3; aesmc v5,v5;
+        // eor v6.16b,v5.16b,v4.16b; aese v6,v7; brk: pairs the optimiser fuses (the
+        // first and third), one it cannot (V0 keeps the AESE result), a key EOR after a
+        // fused round and a lone AESE, run through lowering, `optimize` and the
+        // interpreter, against the instructions' definitions.
+        let aese_i = |d: u32, n: u32| 0x4e28_4800 | n << 5 | d;
+        let aesmc_i = |d: u32, n: u32| 0x4e28_6800 | n << 5 | d;
+        let code = [
+            aese_i(0, 1),
+            aesmc_i(0, 0),
+            aese_i(0, 2),
+            aesmc_i(5, 0),
+            aese_i(5, 3),
+            aesmc_i(5, 5),
+            0x6e24_1ca6,
+            aese_i(6, 7),
+            0xd420_0000,
+        ];
+        let v: Vec<u128> = (0..8u128)
+            .map(|k| (k + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c834))
+            .collect();
+        let (cpu, _) = crate::testutil::run(&code, |cpu, _| cpu.v[..8].copy_from_slice(&v));
+        let v0 = aese(aesmc(aese(v[0], v[1])), v[2]);
+        let v5 = aesmc(aese(aesmc(v0), v[3]));
+        let v6 = aese(v5 ^ v[4], v[7]);
+        assert_eq!(cpu.v[0], v0);
+        assert_eq!(cpu.v[5], v5);
+        assert_eq!(cpu.v[6], v6);
+    }
+
     fn h(s: &str) -> u128 {
         // Byte string in memory order -> register value (byte 0 = lane 0).
         let mut b = [0u8; 16];

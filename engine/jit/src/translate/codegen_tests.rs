@@ -355,7 +355,8 @@ fn a_chain_of_vector_ops_keeps_its_registers_when_long_lived_values_take_them_al
     let rounds: Vec<usize> = (0..code.len())
         .filter(|&k| code[k].starts_with("aesenc"))
         .collect();
-    assert_eq!(rounds.len(), 3, "{code:#?}");
+    // Three rounds, and the last EOR with V0 = ROUND(x) ^ V7 is a fourth AESENC.
+    assert_eq!(rounds.len(), 4, "{code:#?}");
     for k in rounds {
         let to_reg = |l: &String| l.starts_with("movdqa xmm") && l.ends_with(",xmm0");
         assert!(code[k + 1..k + 3].iter().any(to_reg), "{ir}\n{code:#?}");
@@ -365,5 +366,38 @@ fn a_chain_of_vector_ops_keeps_its_registers_when_long_lived_values_take_them_al
             .iter()
             .any(|l| l.starts_with("movdqu [r12+") && l.ends_with(",xmm0")),
         "{code:#?}"
+    );
+}
+
+#[test]
+fn aes_rounds_add_the_next_key_in_their_aesenc() {
+    // AESE v0, v1; AESMC v0, v0; AESE v0, v2; AESMC v0, v0; AESE v0, v3;
+    // EOR v0.16b, v0.16b, v4.16b (an AES-128 tail): after the first key, each key is the
+    // AESENC's own operand, so no key XOR sits between the rounds.
+    let (ir, code) = show(&[
+        0x4e28_4820,
+        0x4e28_6800,
+        0x4e28_4840,
+        0x4e28_6800,
+        0x4e28_4860,
+        0x6e24_1c00,
+    ]);
+    let at = |p: &str| code.iter().position(|l| l.starts_with(p));
+    let (Some(first), Some(last)) = (at("aesenc "), at("aesenclast")) else {
+        panic!("{ir}\n{code:#?}");
+    };
+    assert_eq!(
+        code.iter().filter(|l| l.starts_with("aesenc ")).count(),
+        2,
+        "{ir}\n{code:#?}"
+    );
+    let key_xor = |l: &&String| {
+        l.strip_prefix("pxor ")
+            .and_then(|ops| ops.split_once(','))
+            .is_some_and(|(a, b)| a != b)
+    };
+    assert!(
+        !code[first..last].iter().any(|l| key_xor(&l)),
+        "{ir}\n{code:#?}"
     );
 }
