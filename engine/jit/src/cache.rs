@@ -209,6 +209,11 @@ impl Jit {
         self.used = self.stubs_end;
     }
 
+    /// The host features the translator uses.
+    pub fn features(&self) -> Features {
+        self.feats
+    }
+
     /// Lets translated code keep temps in only `n` host registers (1..=9; 9 by
     /// default): fewer exercise the spilling paths (tests). Flushes.
     pub fn set_max_regs(&mut self, n: usize) {

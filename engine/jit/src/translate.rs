@@ -75,6 +75,7 @@ fn inline_helper(h: &Helper, imm: u64, f: Features) -> bool {
         "crypto::aes" => f.aes,
         "crypto::sha3" => f.sha && (4..=6).contains(&imm),
         "crypto::sha2" => f.sha && imm == 2,
+        "crypto::sha256x" => f.sha,
         _ => crate::simd::inline(h, imm, f),
     }
 }
@@ -2411,6 +2412,52 @@ impl Tr<'_> {
         const PBLENDW: &[u8] = &[0x0f, 0x3a, 0x0e];
         const MOVDQA: &[u8] = &[0x0f, 0x6f];
         const RNDS2: &[u8] = &[0x0f, 0x38, 0xcb];
+        if h.name == "crypto::sha256x" {
+            use a64::crypto::lower as cl;
+            let out = match imm {
+                cl::SHA256X_ABEF | cl::SHA256X_CDGH => {
+                    // ABCD = [A, B, C, D], EFGH = [E, F, G, H] (dword 0 first):
+                    // ABEF = [F, E, B, A], CDGH = [H, G, D, C].
+                    self.xmm_load(1, args[0]);
+                    self.xmm_load(2, args[1]);
+                    self.a.sse_rri(PSHUFD, 1, 1, 0xb1); // [B, A, D, C]
+                    self.a.sse_rri(PSHUFD, 2, 2, 0x1b); // [H, G, F, E]
+                    if imm == cl::SHA256X_ABEF {
+                        self.a.sse_rri(PALIGNR, 1, 2, 8);
+                    } else {
+                        self.a.sse_rri(PBLENDW, 2, 1, 0xf0);
+                        self.a.sse_rr(MOVDQA, 1, 2);
+                    }
+                    1
+                }
+                cl::SHA256X_RNDS2_LO | cl::SHA256X_RNDS2_HI => {
+                    self.xmm_load(0, args[2]);
+                    if imm == cl::SHA256X_RNDS2_HI {
+                        self.a.sse_rri(PSHUFD, 0, 0, 0x0e);
+                    }
+                    self.xmm_load(1, args[0]);
+                    self.xmm_load(2, args[1]);
+                    self.a.sse_np_rr(RNDS2, 1, 2);
+                    1
+                }
+                _ => {
+                    // (ABEF, CDGH) -> [A, B, E, F], [G, H, C, D] -> ABCD or EFGH.
+                    self.xmm_load(1, args[0]);
+                    self.xmm_load(2, args[1]);
+                    self.a.sse_rri(PSHUFD, 1, 1, 0x1b);
+                    self.a.sse_rri(PSHUFD, 2, 2, 0xb1);
+                    if imm == cl::SHA256X_ABCD {
+                        self.a.sse_rri(PBLENDW, 1, 2, 0xf0);
+                    } else {
+                        self.a.sse_rri(PALIGNR, 2, 1, 8);
+                        self.a.sse_rr(MOVDQA, 1, 2);
+                    }
+                    1
+                }
+            };
+            self.xdef(dst, out);
+            return;
+        }
         let out = if h.name == "crypto::sha2" {
             // SHA256SU0 (d, n) = SHA256MSG1(d, n).
             self.xmm_load(1, args[0]);

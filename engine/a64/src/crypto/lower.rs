@@ -2,7 +2,8 @@
 //! (PMULL/PMULL2 with 64-bit elements is lowered with the AdvSIMD three-different group.)
 
 use super::{
-    aesd, aese, aesimc, aesmc, crc32, sha1_hash, sha1h, sha1su0, sha1su1, sha256h, sha256h2,
+    aesd, aese, aesimc, aesmc, crc32, sha1_hash, sha1h, sha1su0, sha1su1, sha256_from_x86,
+    sha256_rnds2, sha256_to_x86, sha256h, sha256h2,
 };
 use super::{sha256su0, sha256su1, CrcPoly, Sha1Op};
 use crate::decode::fields as f;
@@ -195,6 +196,121 @@ pub static CRC32: Helper = Helper {
     ret: Some(Ty::I32),
     args: &[Ty::I64, Ty::I64],
 };
+
+fn h_sha256x(_: &mut Cpu, a: [u128; 3], imm: u64) -> u128 {
+    match imm {
+        SHA256X_ABEF => sha256_to_x86(a[0], a[1]).0,
+        SHA256X_CDGH => sha256_to_x86(a[0], a[1]).1,
+        SHA256X_RNDS2_LO => sha256_rnds2(a[0], a[1], a[2], 0),
+        SHA256X_RNDS2_HI => sha256_rnds2(a[0], a[1], a[2], 1),
+        SHA256X_ABCD => sha256_from_x86(a[0], a[1]).0,
+        _ => sha256_from_x86(a[0], a[1]).1,
+    }
+}
+
+/// `crypto::sha256x` immediate: ABEF of `(ABCD, EFGH)` (x86's layout).
+pub const SHA256X_ABEF: u64 = 0;
+/// `crypto::sha256x` immediate: CDGH of `(ABCD, EFGH)`.
+pub const SHA256X_CDGH: u64 = 1;
+/// `crypto::sha256x` immediate: SHA256RNDS2 `(CDGH, ABEF, WK)` with WK lanes 0 and 1.
+pub const SHA256X_RNDS2_LO: u64 = 2;
+/// `crypto::sha256x` immediate: SHA256RNDS2 `(CDGH, ABEF, WK)` with WK lanes 2 and 3.
+pub const SHA256X_RNDS2_HI: u64 = 3;
+/// `crypto::sha256x` immediate: ABCD of `(ABEF, CDGH)`.
+pub const SHA256X_ABCD: u64 = 4;
+/// `crypto::sha256x` immediate: EFGH of `(ABEF, CDGH)`.
+pub const SHA256X_EFGH: u64 = 5;
+
+/// SHA-256 rounds on the state in x86's SHA-NI layout (see `super::sha256_to_x86`); made
+/// by [`fuse_sha256_rounds`] only.
+pub static SHA256X: Helper = Helper {
+    name: "crypto::sha256x",
+    func: h_sha256x,
+    ret: Some(Ty::I128),
+    args: &[Ty::I128, Ty::I128, Ty::I128],
+};
+
+/// Rewrites each SHA256H with the SHA256H2 of the same four rounds (OpenSSL's
+/// `mov v2, v0; sha256h q0, q1, vK; sha256h2 q1, q2, vK`) into rounds on the state in
+/// x86's layout: convert, two SHA256RNDS2, convert back. A conversion of values that
+/// were just converted back is dropped, so a chain of rounds stays in x86's layout.
+/// For hosts with SHA-NI (the translator runs each form as one instruction).
+pub fn fuse_sha256_rounds(block: &mut Block) {
+    let is_sha3 = |op: &Op, want: u64| matches!(op, Op::Call { helper, imm, .. } if core::ptr::eq(*helper, &SHA3) && *imm == want);
+    if !block.ops.iter().any(|o| is_sha3(o, 4)) {
+        return;
+    }
+    let ops = core::mem::take(&mut block.ops);
+    // For a SHA256H2 computed by its SHA256H: the final (ABEF, CDGH).
+    let mut h2_of: Vec<Option<(Temp, Temp)>> = alloc::vec![None; ops.len()];
+    // For a temp converted back from the x86 layout: (ABCD or EFGH, ABEF, CDGH).
+    let mut from: Vec<Option<(u64, Temp, Temp)>> = alloc::vec![None; block.temps.len()];
+    let mut out = Vec::with_capacity(ops.len() + 8);
+    fn new(block: &mut Block, from: &mut Vec<Option<(u64, Temp, Temp)>>) -> Temp {
+        block.temps.push(Ty::I128);
+        from.push(None);
+        Temp(block.temps.len() as u32 - 1)
+    }
+    for (i, op) in ops.iter().enumerate() {
+        match *op {
+            Op::Call {
+                dst: Some(d),
+                args: [abcd, efgh, wk],
+                ..
+            } if is_sha3(op, 4) => {
+                let h2 = ops.iter().enumerate().skip(i + 1).find(|(j, o)| {
+                    matches!(**o, Op::Call { args: a, .. }
+                        if is_sha3(o, 5) && h2_of[*j].is_none()
+                            && a == [efgh, abcd, wk])
+                });
+                let Some((j, _)) = h2 else {
+                    out.push(*op);
+                    continue;
+                };
+                let (abef0, cdgh0) = match (from[abcd.0 as usize], from[efgh.0 as usize]) {
+                    (Some((SHA256X_ABCD, p, q)), Some((SHA256X_EFGH, p2, q2)))
+                        if (p, q) == (p2, q2) =>
+                    {
+                        (p, q)
+                    }
+                    _ => {
+                        let p = new(block, &mut from);
+                        let q = new(block, &mut from);
+                        out.push(sha256x(p, [abcd, efgh, efgh], SHA256X_ABEF));
+                        out.push(sha256x(q, [abcd, efgh, efgh], SHA256X_CDGH));
+                        (p, q)
+                    }
+                };
+                let abef1 = new(block, &mut from);
+                let abef2 = new(block, &mut from);
+                out.push(sha256x(abef1, [cdgh0, abef0, wk], SHA256X_RNDS2_LO));
+                out.push(sha256x(abef2, [abef0, abef1, wk], SHA256X_RNDS2_HI));
+                out.push(sha256x(d, [abef2, abef1, abef1], SHA256X_ABCD));
+                from[d.0 as usize] = Some((SHA256X_ABCD, abef2, abef1));
+                h2_of[j] = Some((abef2, abef1));
+            }
+            Op::Call { dst: Some(d), .. } if h2_of[i].is_some() => {
+                let (p, q) = h2_of[i].unwrap_or((d, d));
+                out.push(sha256x(d, [p, q, q], SHA256X_EFGH));
+                from[d.0 as usize] = Some((SHA256X_EFGH, p, q));
+            }
+            _ => out.push(*op),
+        }
+    }
+    block.ops = out;
+    // The conversions back that only fed conversions in.
+    crate::opt::remove_dead_code(block);
+}
+
+fn sha256x(dst: Temp, args: [Temp; 3], imm: u64) -> Op {
+    Op::Call {
+        dst: Some(dst),
+        helper: &SHA256X,
+        args,
+        nargs: 3,
+        imm,
+    }
+}
 
 /// `CRYPTO_AES`: AESE, AESD, AESMC, AESIMC.
 pub fn crypto_aes(b: &mut Builder, x: f::CRYPTO_AES) {

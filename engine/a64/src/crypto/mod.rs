@@ -183,9 +183,19 @@ pub fn sha1su1(d: u128, n: u128) -> u128 {
 }
 
 fn sha256_hash(x: u128, y: u128, w: u128, part1: bool) -> u128 {
+    let (x, y) = sha256_rounds(x, y, w, 4);
+    if part1 {
+        x
+    } else {
+        y
+    }
+}
+
+/// `rounds` SHA-256 rounds on (ABCD, EFGH) with round inputs `w` (lane per round).
+fn sha256_rounds(x: u128, y: u128, w: u128, rounds: usize) -> (u128, u128) {
     let mut x = [w32(x, 0), w32(x, 1), w32(x, 2), w32(x, 3)];
     let mut y = [w32(y, 0), w32(y, 1), w32(y, 2), w32(y, 3)];
-    for e in 0..4 {
+    for e in 0..rounds {
         let chs = (y[0] & y[1]) | (!y[0] & y[2]);
         let maj = (x[0] & x[1]) | (x[0] & x[2]) | (x[1] & x[2]);
         let s1 = y[0].rotate_right(6) ^ y[0].rotate_right(11) ^ y[0].rotate_right(25);
@@ -201,7 +211,38 @@ fn sha256_hash(x: u128, y: u128, w: u128, part1: bool) -> u128 {
         x = [y3, x[0], x[1], x[2]];
         y = [x3, y[0], y[1], y[2]];
     }
-    from_w32(if part1 { x } else { y })
+    (from_w32(x), from_w32(y))
+}
+
+/// The SHA-256 state in x86's SHA-NI layout (`sha256rnds2`'s operands): from
+/// (ABCD, EFGH) in A64's lane order (A in lane 0) to ABEF = [F, E, B, A] and
+/// CDGH = [H, G, D, C] (dword 0 first).
+pub fn sha256_to_x86(abcd: u128, efgh: u128) -> (u128, u128) {
+    let (a, e) = (|i| w32(abcd, i), |i| w32(efgh, i));
+    (
+        from_w32([e(1), e(0), a(1), a(0)]),
+        from_w32([e(3), e(2), a(3), a(2)]),
+    )
+}
+
+/// The inverse of [`sha256_to_x86`]: (ABEF, CDGH) back to (ABCD, EFGH).
+pub fn sha256_from_x86(abef: u128, cdgh: u128) -> (u128, u128) {
+    let (p, q) = (|i| w32(abef, i), |i| w32(cdgh, i));
+    (
+        from_w32([p(3), p(2), q(3), q(2)]),
+        from_w32([p(1), p(0), q(1), q(0)]),
+    )
+}
+
+/// x86's SHA256RNDS2 on the x86 layout: two rounds with the round inputs (W + K)
+/// `wk[2 * half]` and `wk[2 * half + 1]`; returns the new ABEF (the new CDGH is the
+/// old ABEF).
+pub fn sha256_rnds2(cdgh: u128, abef: u128, wk: u128, half: usize) -> u128 {
+    let (abcd, efgh) = sha256_from_x86(abef, cdgh);
+    // Two A64 rounds: `sha256_hash` with only two round inputs.
+    let w = from_w32([w32(wk, 2 * half), w32(wk, 2 * half + 1), 0, 0]);
+    let (x, y) = sha256_rounds(abcd, efgh, w, 2);
+    sha256_to_x86(x, y).0
 }
 
 /// SHA256H `Qd, Qn, Vm.4S`.
@@ -289,6 +330,51 @@ static CRC32C_TABLE: [u32; 256] = crc_table(0x82F6_3B78);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sha256_rounds_in_the_x86_layout_compute_the_instructions_values() {
+        // Two rounds of OpenSSL's loop: mov v2.16b, v0.16b; sha256h q0, q1, v4.4s;
+        // sha256h2 q1, q2, v4.4s; mov v2.16b, v0.16b; sha256h q0, q1, v5.4s;
+        // sha256h2 q1, q2, v5.4s; brk. The rewritten block (one conversion to x86's
+        // layout, four SHA256RNDS2, one conversion back) gives the same V0..V2.
+        let code = [
+            0x4ea0_1c02,
+            0x5e04_4020,
+            0x5e04_5041,
+            0x4ea0_1c02,
+            0x5e05_4020,
+            0x5e05_5041,
+            0xd420_0000,
+        ];
+        let mut fetch =
+            |pc: u64| -> Result<u32, ()> { code.get(pc as usize / 4).copied().ok_or(()) };
+        let mut plain = crate::lower::lower_block(0, 1, 7, &mut fetch).unwrap();
+        crate::opt::optimize(&mut plain);
+        let mut fused = plain.clone();
+        lower::fuse_sha256_rounds(&mut fused);
+        crate::verify::verify(&fused).unwrap();
+        let calls = |b: &crate::ir::Block, name: &str| {
+            b.ops
+                .iter()
+                .filter(|o| matches!(o, crate::ir::Op::Call { helper, .. } if helper.name == name))
+                .count()
+        };
+        assert_eq!(calls(&fused, "crypto::sha3"), 0, "{fused:#?}");
+        // 2 conversions in, 2 x 2 SHA256RNDS2, and 3 conversions out: the second
+        // pair's ABCD and EFGH and the first pair's ABCD (V2's final value).
+        assert_eq!(calls(&fused, "crypto::sha256x"), 9, "{fused:#?}");
+        let run = |b: &crate::ir::Block| {
+            let mut cpu = crate::state::Cpu::new();
+            for (k, v) in cpu.v.iter_mut().enumerate() {
+                *v = (k as u128 + 3).wrapping_mul(0x6a09_e667_bb67_ae85_3c6e_f372_a54f_f53a);
+            }
+            let mut mem = crate::testutil::TestMem::default();
+            crate::interp::run_block(&mut cpu, &mut mem, b, &mut Vec::new());
+            cpu
+        };
+        let (a, b) = (run(&plain), run(&fused));
+        assert_eq!(a.v[..3], b.v[..3]);
+    }
 
     #[test]
     fn fused_aes_rounds_compute_the_instructions_values() {
