@@ -3,7 +3,8 @@
 //! console on stdin/stdout. The package is what `guest-package` writes.
 //! Ctrl-A x quits (like QEMU). Exit status 0 on PSCI SYSTEM_OFF.
 //! Env: `A64_PROFILE=1` prints the hottest guest code addresses at exit;
-//! `A64_HOT_AFTER=N` translates a block on its Nth run (default 1, the first);
+//! `A64_HOT_AFTER=N` translates a block on its Nth run (default 2: the first run is
+//! interpreted);
 //! `A64_PERFMAP=1` writes /tmp/perf-PID.map (translated blocks) for `perf report`.
 
 use std::io::Write;
