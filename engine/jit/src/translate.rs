@@ -1008,6 +1008,8 @@ fn direct_branches(
         Op::Zext { dst, .. } | Op::Trunc { dst, .. } | Op::Sext { dst, .. } => {
             b.temps[dst.0 as usize] != Ty::I128
         }
+        // An add or subtract of an immediate is a LEA (see `Tr::bin`).
+        Op::BinImm { op, ty, imm, .. } => lea_disp(op, ty, imm).is_some(),
         _ => false,
     };
     let mut try_branch = |cond: Temp, at: usize| {
@@ -1022,13 +1024,33 @@ fn direct_branches(
         }
     };
     for (i, op) in b.ops.iter().enumerate() {
-        if let Op::ExitIf { cond, .. } = *op {
-            try_branch(cond, i);
+        match *op {
+            Op::ExitIf { cond, .. } => try_branch(cond, i),
+            // CSEL/CSINC/CINC...: a CMOV straight on the host flags.
+            Op::Select { dst, c, .. } if b.temps[dst.0 as usize] != Ty::I128 && !defer[i] => {
+                try_branch(c, i)
+            }
+            _ => {}
         }
     }
     if let Term::Branch { cond, .. } = b.term {
         try_branch(cond, b.ops.len());
     }
+}
+
+/// The LEA displacement that adds (or subtracts) `imm` in `ty` (I32 or I64), if it fits.
+fn lea_disp(op: BinOp, ty: Ty, imm: u64) -> Option<i32> {
+    let v = match ty {
+        Ty::I64 => imm as i64,
+        Ty::I32 => i64::from(imm as u32 as i32),
+        _ => return None,
+    };
+    let d = match op {
+        BinOp::Add => v,
+        BinOp::Sub => v.checked_neg()?,
+        _ => return None,
+    };
+    i32::try_from(d).ok()
 }
 
 /// Finds CLZ(RBIT(x)) whose RBIT result has no other use: one TZCNT of `x`. Marks the
@@ -1946,14 +1968,24 @@ impl Tr<'_> {
                     self.fallback(i, dst, &[a, b, c], 3);
                     return;
                 }
-                let cr = self.get(c, R::RCX);
+                let direct = self.direct[c.0 as usize];
+                let cr = match direct {
+                    Some(_) => R::RCX,
+                    None => self.get(c, R::RCX),
+                };
                 let ar = self.get(a, R::RDX);
                 let br = self.get(b, R::RAX);
                 if br != R::RAX {
                     self.a.mov_rr(true, R::RAX, br);
                 }
-                self.a.test_rr8(cr, cr);
-                self.a.cmov(true, Cc::Ne, R::RAX, ar);
+                match direct {
+                    // The condition is still in the host flags.
+                    Some(cc) => self.a.cmov(true, cc, R::RAX, ar),
+                    None => {
+                        self.a.test_rr8(cr, cr);
+                        self.a.cmov(true, Cc::Ne, R::RAX, ar);
+                    }
+                }
                 let r = self.def(dst);
                 if r != R::RAX {
                     self.a.mov_rr(true, r, R::RAX);
@@ -2712,6 +2744,14 @@ impl Tr<'_> {
             },
         };
         let ar = self.get(a, R::RAX);
+        if let Some(disp) = b.ok().and_then(|v| lea_disp(op, ty, v)) {
+            // `lea d, [a + disp]`: one instruction, and the host flags survive (a CMOV
+            // or branch on them may follow, see `direct_branches`).
+            let d = self.def_reuse(dst, a, i);
+            self.a.lea(w, d, m(ar, disp));
+            self.fin(dst, d);
+            return;
+        }
         match op {
             BinOp::Add | BinOp::Sub | BinOp::And | BinOp::Or | BinOp::Xor | BinOp::Mul => {
                 let br = if bimm.is_some() {

@@ -401,3 +401,25 @@ fn aes_rounds_add_the_next_key_in_their_aesenc() {
         "{ir}\n{code:#?}"
     );
 }
+
+#[test]
+fn conditional_selects_use_the_host_flags() {
+    // cmp x6, x0; cinc x4, x4, cc (multi-word arithmetic's carry): the increment is a
+    // LEA, which leaves the flags alone, and the select a CMOV on them (no SETcc, no
+    // TEST of a materialised condition).
+    let (ir, code) = show(&[0xeb00_00df, 0x9a84_2484]);
+    let Some(cmov) = code.iter().position(|l| l.starts_with("cmov")) else {
+        panic!("{ir}\n{code:#?}");
+    };
+    // (The NZCV write at the block end, after the CMOV, uses SETO.)
+    assert!(
+        !code[..cmov]
+            .iter()
+            .any(|l| l.starts_with("set") || l.starts_with("test")),
+        "{ir}\n{code:#?}"
+    );
+    assert!(
+        code[..cmov].iter().any(|l| l.starts_with("lea")),
+        "{code:#?}"
+    );
+}
