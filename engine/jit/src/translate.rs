@@ -286,6 +286,9 @@ struct Cold {
     live2: Live,
     /// The NZCV write still owed at this point (stored before leaving the block).
     pend: Option<Pend>,
+    /// The host flags on entry to this path are those of `pend` (a side exit taken
+    /// straight on them): NZCV is read from them without recomputing.
+    pend_live: bool,
     /// Where the temps this path reads or writes were at this point (a temp may be
     /// spilled to its slot later in the block).
     snap: Snap,
@@ -353,6 +356,7 @@ impl Cold {
             n: 0,
         },
         pend: None,
+        pend_live: false,
         snap: Snap::EMPTY,
     };
 }
@@ -1019,7 +1023,10 @@ fn direct_branches(
         let (Some(Ok(cc)), Some((f, _))) = (fused[j], flags_def[t as usize]) else {
             return;
         };
-        if plain_uses[cond.0 as usize] == 1 && (f + 1..at).all(quiet) {
+        // Not when the flags op also computes the NZCV value (a condition that does not
+        // fuse reads it): that computation overwrites the host flags.
+        if plain_uses[cond.0 as usize] == 1 && plain_uses[t as usize] == 0 && (f + 1..at).all(quiet)
+        {
             direct[cond.0 as usize] = Some(cc);
         }
     };
@@ -1898,6 +1905,7 @@ impl Tr<'_> {
                 target,
                 insns,
             } => {
+                let pend_live = self.flags_are_pend(cond, self.pend);
                 let fix = self.branch_if(cond);
                 self.cold.push(Cold {
                     fix,
@@ -1907,6 +1915,7 @@ impl Tr<'_> {
                     },
                     pc: self.pc,
                     pend: self.pend,
+                    pend_live,
                     snap: self.cold_snap(&[]),
                     ..Cold::EMPTY
                 });
@@ -3023,6 +3032,31 @@ impl Tr<'_> {
         }
     }
 
+    /// Whether a branch on `cond` jumps straight on the host flags of the owed NZCV
+    /// write `pend` (so both its paths still have them).
+    fn flags_are_pend(&self, cond: Temp, pend: Option<Pend>) -> bool {
+        let Some(p) = pend.filter(|p| p.sel.is_none()) else {
+            return false;
+        };
+        if self.direct[cond.0 as usize].is_none() {
+            return false;
+        }
+        let Some(&(t, _, _)) = self.flag_conds.iter().find(|&&(_, _, d)| d == cond) else {
+            return false;
+        };
+        let Some((f, _)) = self.flags_def[t as usize] else {
+            return false;
+        };
+        matches!(self.b.ops[f], Op::Flags { op, ty, a, b, c, .. }
+            if (op, ty, a, b, c) == (p.k, p.ty, p.a, p.b, p.c))
+    }
+
+    /// Stores NZCV of `p` from the host flags, which still hold it (clobbers RAX, RCX).
+    fn store_nzcv_from_flags(&mut self, p: Pend) {
+        self.nzcv_to_ecx(p.k);
+        self.a.store(4, m(R::RBP, off::NZCV), R::RCX);
+    }
+
     /// Recomputes the flags of `p` and stores NZCV (clobbers RAX, RCX, RDX).
     fn store_nzcv(&mut self, p: Pend) {
         self.flag_insn(p.k, p.ty, p.a, p.b, p.c);
@@ -3371,6 +3405,7 @@ impl Tr<'_> {
             live,
             live2,
             pend: self.pend,
+            pend_live: false,
             snap,
         });
     }
@@ -3649,13 +3684,16 @@ impl Tr<'_> {
             // The owed NZCV write goes on both paths (after the branch, which may use
             // the host flags).
             let pend = self.pend.take();
+            let live = self.flags_are_pend(cond, pend);
             let f = self.branch_if(cond);
             for (fix, target) in [(None, not_taken), (Some(f), taken)] {
                 if let Some(fix) = fix {
                     self.a.bind(fix);
                 }
-                if let Some(p) = pend {
-                    self.store_nzcv(p);
+                match pend {
+                    Some(p) if live => self.store_nzcv_from_flags(p),
+                    Some(p) => self.store_nzcv(p),
+                    None => {}
                 }
                 self.exit_to(target);
             }
@@ -3759,8 +3797,10 @@ impl Tr<'_> {
     fn cold_one(&mut self, c: Cold) {
         {
             self.a.bind(c.fix);
-            if let Some(p) = c.pend {
-                self.store_nzcv(p);
+            match c.pend {
+                Some(p) if c.pend_live => self.store_nzcv_from_flags(p),
+                Some(p) => self.store_nzcv(p),
+                None => {}
             }
             if let ColdKind::Side { target, rest } = c.kind {
                 if rest > 0 && (self.env.count_insns || self.env.limit_checks) {

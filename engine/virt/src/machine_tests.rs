@@ -368,3 +368,27 @@ fn sha256_rounds_fused_by_the_translator_match_the_interpreter() {
     assert_ne!(efgh, 0x5be0_cd19_1f83_d9ab_9b05_688c_510e_527f);
     assert_ne!(abcd, efgh);
 }
+
+#[test]
+fn a_select_on_flags_that_are_also_materialised_is_right() {
+    // x11 = 1; x12 = -1; x15 = 5; x16 = 6; ADDS x10, x11, x12 (0: Z and C set);
+    // CSEL x14, x15, x16, EQ; CSET w13, HI; CMP x11, x11 (so the ADDS's NZCV write is
+    // dead); SVC. HI after an add reads the NZCV value, which the translator computes
+    // from the host flags right after the ADDS, overwriting them: the CSEL must not
+    // take EQ from them.
+    let prog = [
+        0xd280002b, 0x9280000c, 0xd28000af, 0xd28000d0, 0xab0c016a, 0x9a9001ee, 0x1a9f97ed,
+        0xeb0b017f, 0xd4000001,
+    ];
+    let (c, _) = run(5, &prog);
+    assert_eq!(c.x[1], 0x5600_0000, "ended by the SVC");
+    assert_eq!((c.x[10], c.x[13], c.x[14]), (0, 0, 5));
+    // The same with a B.EQ (a side exit) over MOVZ x14, #7 in place of the CSEL.
+    let prog = [
+        0xd280002b, 0x9280000c, 0xd280012e, 0xab0c016a, 0x54000040, 0xd28000ee, 0x1a9f97ed,
+        0xeb0b017f, 0xd4000001,
+    ];
+    let (c, _) = run(5, &prog);
+    assert_eq!(c.x[1], 0x5600_0000, "ended by the SVC");
+    assert_eq!(c.x[14], 9, "the B.EQ was taken");
+}

@@ -423,3 +423,19 @@ fn conditional_selects_use_the_host_flags() {
         "{code:#?}"
     );
 }
+
+#[test]
+fn nzcv_at_a_branch_comes_from_the_flags_the_branch_used() {
+    // cmp x0, x1; b.ne #8: the block's two exits store NZCV from the host flags the
+    // JNE used; the compare is not recomputed on either path.
+    let (ir, code) = show(&[0xeb01_001f, 0x5400_0041]);
+    let cmps = code.iter().filter(|l| l.starts_with("cmp ")).count();
+    // One for the compare (the block entry's event-byte test is `cmp byte ptr`).
+    let entry = code.iter().filter(|l| l.starts_with("cmp byte")).count();
+    assert_eq!(cmps - entry, 1, "{ir}\n{code:#?}");
+    assert_eq!(
+        code.iter().filter(|l| l.starts_with("lahf")).count(),
+        2,
+        "{code:#?}"
+    );
+}
