@@ -505,3 +505,11 @@ pub struct Block {
     /// The terminator.
     pub term: Term,
 }
+
+impl Block {
+    /// A new temporary of type `ty` (for passes that add ops).
+    pub fn new_temp(&mut self, ty: Ty) -> Temp {
+        self.temps.push(ty);
+        Temp(self.temps.len() as u32 - 1)
+    }
+}

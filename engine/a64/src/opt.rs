@@ -126,18 +126,15 @@ pub fn is_pure(op: &Op) -> bool {
     )
 }
 
-/// Whether the guest state may be observed (fault, helper, system register) at this op.
+/// Whether the whole guest state may be observed (fault, system register, exit) at this
+/// op. A helper call observes only FPCR and FPSR (see `remove_dead_sets`).
 fn observes_state(op: &Op) -> bool {
-    if let Op::Call { helper, .. } = op {
-        return !helper.is_pure();
-    }
     matches!(
         op,
         Op::Load { .. }
             | Op::Store { .. }
             | Op::StoreExcl { .. }
             | Op::DcZva { .. }
-            | Op::Call { .. }
             | Op::SysRead { .. }
             | Op::SysWrite { .. }
             | Op::ExitIf { .. }

@@ -209,9 +209,10 @@ impl Jit {
         self.used = self.stubs_end;
     }
 
-    /// The host features the translator uses.
-    pub fn features(&self) -> Features {
-        self.feats
+    /// Rewrites an optimised block for this host's instructions before it is run or
+    /// translated (see [`crate::translate::host_passes`]).
+    pub fn prepare(&self, block: &mut a64::ir::Block) {
+        crate::translate::host_passes(block, self.feats);
     }
 
     /// Lets translated code keep temps in only `n` host registers (1..=9; 9 by

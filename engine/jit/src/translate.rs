@@ -70,6 +70,15 @@ impl Features {
 }
 
 /// Whether the translator emits helper `h` (with `imm`) inline for features `f`.
+/// IR rewrites for the host's instructions, run after `a64::opt::optimize`: with SHA-NI,
+/// SHA-256 rounds on the state in its layout (`a64::crypto::lower::fuse_sha256_rounds`;
+/// without it the rewritten forms would be more helper calls).
+pub fn host_passes(b: &mut Block, f: Features) {
+    if f.sha {
+        a64::crypto::lower::fuse_sha256_rounds(b);
+    }
+}
+
 fn inline_helper(h: &Helper, imm: u64, f: Features) -> bool {
     match h.name {
         "crypto::aes" => f.aes,
@@ -1783,51 +1792,6 @@ impl Tr<'_> {
         }
     }
 
-    /// For SHA256H at op `i` (`args` = ABCD, EFGH, WK): a later SHA256H2 of the same
-    /// state (EFGH, a copy of ABCD, WK) with only V-register moves in between (its
-    /// index and result). Both are the same four rounds: one computes both halves.
-    fn sha_pair(&self, i: usize, args: [Temp; 3]) -> Option<(usize, Temp)> {
-        // The value `t` copies: ORR/AND Vd, Vn, Vn is MOV.
-        let base = |t: Temp| {
-            let def = self.b.ops[..i]
-                .iter()
-                .rev()
-                .find(|o| a64::opt::def_of(o) == Some(t));
-            match def {
-                Some(&Op::Bin {
-                    op: BinOp::Or | BinOp::And,
-                    dst,
-                    a,
-                    b,
-                    ..
-                }) if dst == t && a == b => a,
-                _ => t,
-            }
-        };
-        for j in i + 1..self.b.ops.len().min(i + 8) {
-            match self.b.ops[j] {
-                Op::Insn { .. }
-                | Op::Get { reg: Reg::V(_), .. }
-                | Op::Set { reg: Reg::V(_), .. } => {}
-                Op::Call {
-                    dst: Some(d),
-                    helper,
-                    args: a2,
-                    imm: 5,
-                    ..
-                } if helper.name == "crypto::sha3"
-                    && a2[0] == args[1]
-                    && a2[2] == args[2]
-                    && base(a2[1]) == base(args[0]) =>
-                {
-                    return Some((j, d));
-                }
-                _ => return None,
-            }
-        }
-        None
-    }
-
     /// Gives `dst` the register of its root (see [`free_conversions`]) when the root
     /// holds one; false when `dst` must be computed.
     fn share_root(&mut self, dst: Temp) -> bool {
@@ -1977,20 +1941,16 @@ impl Tr<'_> {
                     self.fallback(i, dst, &[a, b, c], 3);
                     return;
                 }
-                let direct = self.direct[c.0 as usize];
-                let cr = match direct {
-                    Some(_) => R::RCX,
-                    None => self.get(c, R::RCX),
-                };
                 let ar = self.get(a, R::RDX);
                 let br = self.get(b, R::RAX);
                 if br != R::RAX {
                     self.a.mov_rr(true, R::RAX, br);
                 }
-                match direct {
+                match self.direct[c.0 as usize] {
                     // The condition is still in the host flags.
                     Some(cc) => self.a.cmov(true, cc, R::RAX, ar),
                     None => {
+                        let cr = self.get(c, R::RCX);
                         self.a.test_rr8(cr, cr);
                         self.a.cmov(true, Cc::Ne, R::RAX, ar);
                     }
@@ -2119,7 +2079,7 @@ impl Tr<'_> {
                 if helper.name.starts_with("simd::") {
                     self.simd(dst, helper, args, imm)
                 } else {
-                    self.sha(i, dst, helper, args, imm)
+                    self.sha(dst, helper, args, imm)
                 }
             }
             Op::Call {
@@ -2447,7 +2407,7 @@ impl Tr<'_> {
     }
 
     /// SHA256H/H2/SU0/SU1 on the SHA extensions.
-    fn sha(&mut self, i: usize, dst: Temp, h: &Helper, args: [Temp; 3], imm: u64) {
+    fn sha(&mut self, dst: Temp, h: &Helper, args: [Temp; 3], imm: u64) {
         const PSHUFD: &[u8] = &[0x0f, 0x70];
         const PALIGNR: &[u8] = &[0x0f, 0x3a, 0x0f];
         const PBLENDW: &[u8] = &[0x0f, 0x3a, 0x0e];
@@ -2540,13 +2500,6 @@ impl Tr<'_> {
             self.a.sse_rri(PBLENDW, 4, 2, 0xf0); // ABCD
             self.a.sse_rri(PALIGNR, 2, 1, 8); // EFGH
             if imm == 4 {
-                if let Some((j, d2)) = self.sha_pair(i, args) {
-                    // The SHA256H2 of the same rounds: its result is EFGH.
-                    self.skip = Some(j);
-                    self.xdef(dst, 4);
-                    self.xdef(d2, 2);
-                    return;
-                }
                 4
             } else {
                 2

@@ -857,10 +857,8 @@ impl<'r> Machine<'r> {
         let mut block =
             a64::lower::lower_block(pc, self.cpu.el, a64::lower::MAX_BLOCK_INSNS, &mut fetch)?;
         a64::opt::optimize(&mut block);
-        if self.jit.as_ref().is_some_and(|j| j.features().sha) {
-            // SHA-256 rounds in SHA-NI's layout (one instruction per form there; without
-            // SHA-NI the forms would be helper calls, more of them than before).
-            a64::crypto::lower::fuse_sha256_rounds(&mut block);
+        if let Some(j) = self.jit.as_ref() {
+            j.prepare(&mut block);
         }
         self.stats.blocks_translated += 1;
         self.cache_bytes += cached_bytes(&block);

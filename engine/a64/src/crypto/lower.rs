@@ -68,8 +68,7 @@ pub fn fuse_aes_rounds(block: &mut Block) {
             Op::Call {
                 dst: Some(t), args, ..
             } if is_aes(op, 0) => {
-                let x = Temp(block.temps.len() as u32);
-                block.temps.push(Ty::I128);
+                let x = block.new_temp(Ty::I128);
                 out.push(xor_into(&round_of, x, args[0], args[1]));
                 // The AESMC that is the only reader of `t` (it reads it twice when its
                 // Vd is its Vn) replaces it.
@@ -246,11 +245,6 @@ pub fn fuse_sha256_rounds(block: &mut Block) {
     // For a temp converted back from the x86 layout: (ABCD or EFGH, ABEF, CDGH).
     let mut from: Vec<Option<(u64, Temp, Temp)>> = alloc::vec![None; block.temps.len()];
     let mut out = Vec::with_capacity(ops.len() + 8);
-    fn new(block: &mut Block, from: &mut Vec<Option<(u64, Temp, Temp)>>) -> Temp {
-        block.temps.push(Ty::I128);
-        from.push(None);
-        Temp(block.temps.len() as u32 - 1)
-    }
     for (i, op) in ops.iter().enumerate() {
         match *op {
             Op::Call {
@@ -267,22 +261,23 @@ pub fn fuse_sha256_rounds(block: &mut Block) {
                     out.push(*op);
                     continue;
                 };
-                let (abef0, cdgh0) = match (from[abcd.0 as usize], from[efgh.0 as usize]) {
+                let at = |t: Temp| from.get(t.0 as usize).copied().flatten();
+                let (abef0, cdgh0) = match (at(abcd), at(efgh)) {
                     (Some((SHA256X_ABCD, p, q)), Some((SHA256X_EFGH, p2, q2)))
                         if (p, q) == (p2, q2) =>
                     {
                         (p, q)
                     }
                     _ => {
-                        let p = new(block, &mut from);
-                        let q = new(block, &mut from);
+                        let p = block.new_temp(Ty::I128);
+                        let q = block.new_temp(Ty::I128);
                         out.push(sha256x(p, [abcd, efgh, efgh], SHA256X_ABEF));
                         out.push(sha256x(q, [abcd, efgh, efgh], SHA256X_CDGH));
                         (p, q)
                     }
                 };
-                let abef1 = new(block, &mut from);
-                let abef2 = new(block, &mut from);
+                let abef1 = block.new_temp(Ty::I128);
+                let abef2 = block.new_temp(Ty::I128);
                 out.push(sha256x(abef1, [cdgh0, abef0, wk], SHA256X_RNDS2_LO));
                 out.push(sha256x(abef2, [abef0, abef1, wk], SHA256X_RNDS2_HI));
                 out.push(sha256x(d, [abef2, abef1, abef1], SHA256X_ABCD));

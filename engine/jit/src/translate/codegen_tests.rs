@@ -21,16 +21,17 @@ pub(crate) fn show_env(words: &[u32], tweak: impl FnOnce(&mut Env)) -> (String, 
         let i = ((va - 0x1000) / 4) as usize;
         words.get(i).copied().ok_or(())
     };
+    let rt = test_rt();
+    let mut env = test_env(&rt, 9);
+    tweak(&mut env);
     let mut b = a64::lower::lower_block(0x1000, 0, words.len() as u32, &mut fetch).unwrap();
     a64::opt::optimize(&mut b);
+    host_passes(&mut b, env.feats);
     let ir = b
         .ops
         .iter()
         .map(|o| alloc::format!("{o:?}\n"))
         .collect::<String>();
-    let rt = test_rt();
-    let mut env = test_env(&rt, 9);
-    tweak(&mut env);
     let mut s = Scratch::default();
     translate_with(&b, &env, &mut s).unwrap();
     let mut d = Decoder::with_ip(64, &s.code, env.base, DecoderOptions::NONE);

@@ -242,6 +242,9 @@ fn run(args: &[std::ffi::OsString], argv0: Option<std::ffi::OsString>) -> End {
                 Ok(mut b) => {
                     if optimize {
                         a64::opt::optimize(&mut b);
+                        if let Some(j) = jit.as_ref() {
+                            j.prepare(&mut b);
+                        }
                     }
                     if verify {
                         if let Err(e) = a64::verify::verify(&b) {
