@@ -52,13 +52,22 @@ pub fn sources_dir() -> PathBuf {
 }
 
 /// Compiles guest sources with `aarch64-linux-gnu-gcc -static` plus `flags`.
+///
+/// Tests running in parallel build the same programs to the same paths while others
+/// run them: the compiler writes a private file that then replaces `out` in one
+/// rename, so a run never reads a half-written program.
 pub fn compile(srcs: &[PathBuf], out: &Path, flags: &[&str]) {
+    static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     require_tool("aarch64-linux-gnu-gcc");
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut tmp = out.as_os_str().to_owned();
+    tmp.push(format!(".tmp-{}-{seq}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
     let o = Command::new("aarch64-linux-gnu-gcc")
         .args(flags)
         .arg("-static")
         .arg("-o")
-        .arg(out)
+        .arg(&tmp)
         .args(srcs)
         .output()
         .expect("run aarch64-linux-gnu-gcc");
@@ -67,6 +76,7 @@ pub fn compile(srcs: &[PathBuf], out: &Path, flags: &[&str]) {
         "compiling {srcs:?} failed:\n{}",
         String::from_utf8_lossy(&o.stderr)
     );
+    std::fs::rename(&tmp, out).expect("move the compiled program into place");
 }
 
 /// Result of one run: stdout, stderr, exit status (128+signal for a killed process).
