@@ -14,6 +14,8 @@ pub const ASID_SETS: usize = 4;
 pub const JC_SIZE: usize = 16384;
 /// Spill slots for temporaries (16 bytes each).
 pub const MAX_TEMPS: usize = 4096;
+/// Slots for the addends of shared TLB probes ([`Ctx::probes`]).
+pub const PROBE_SLOTS: usize = 8;
 /// Tag value no probe produces: probes compare page-aligned values, at most with the
 /// low alignment bits (0..3) kept, so bit 11 is never set.
 pub const NO_TAG: u64 = 0x800;
@@ -104,6 +106,10 @@ pub struct Ctx {
     pub mem: *mut (),
     /// The CPU while translated code runs.
     pub cpu: *mut Cpu,
+    /// Host addends a block's shared TLB probes left for the later accesses of their
+    /// group (0: the probe failed and each access probes for itself; see
+    /// `translate::probe_groups`). Meaningful only inside one block run.
+    pub probes: [u64; PROBE_SLOTS],
     /// The fault of a [`exit::DATA_ABORT`] exit.
     pub fault: Option<MemFault>,
     /// The encoding of an [`exit::UNDEF`] exit.
@@ -168,6 +174,7 @@ pub mod off {
     pub const ARGS: i32 = offset_of!(Ctx, args) as i32;
     pub const RET: i32 = offset_of!(Ctx, ret) as i32;
     pub const TEMPS: i32 = offset_of!(Ctx, temps) as i32;
+    pub const PROBES: i32 = offset_of!(Ctx, probes) as i32;
     pub const X: i32 = offset_of!(Cpu, x) as i32;
     pub const SP: i32 = offset_of!(Cpu, sp) as i32;
     pub const PC: i32 = offset_of!(Cpu, pc) as i32;
@@ -205,6 +212,7 @@ impl Ctx {
             core::ptr::addr_of_mut!((*p).ctx_bits).write(0);
             core::ptr::addr_of_mut!((*p).mem).write(core::ptr::null_mut());
             core::ptr::addr_of_mut!((*p).cpu).write(core::ptr::null_mut());
+            core::ptr::addr_of_mut!((*p).probes).write([0; PROBE_SLOTS]);
             core::ptr::addr_of_mut!((*p).fault).write(None);
             core::ptr::addr_of_mut!((*p).undef_raw).write(0);
             core::ptr::addr_of_mut!((*p).scratch).write(0);

@@ -301,6 +301,23 @@ struct Cold {
     /// Where the temps this path reads or writes were at this point (a temp may be
     /// spilled to its slot later in the block).
     snap: Snap,
+    /// A grouped access whose shared probe failed: probe for itself first.
+    reprobe: Option<Reprobe>,
+}
+
+/// The out-of-line probe of a grouped access (see [`Probe`]) whose shared probe
+/// missed: on a hit it goes back to the access with RCX = the addend.
+#[derive(Clone, Copy)]
+struct Reprobe {
+    /// The register holding the address.
+    ar: R,
+    /// The access (both halves of a pair).
+    attr: MemAttr,
+    write: bool,
+    /// Code position of the access.
+    access: usize,
+    /// The probe slot to clear first (a group's first access).
+    clear: Option<i32>,
 }
 
 /// Locations of up to eight temps at one point of the block.
@@ -367,6 +384,7 @@ impl Cold {
         pend: None,
         pend_live: false,
         snap: Snap::EMPTY,
+        reprobe: None,
     };
 }
 
@@ -462,6 +480,8 @@ struct Tr<'a> {
     ctz: Vec<Option<Temp>>,
     /// Per op: it and the next op are the two accesses of an LDP/STP ([`pair_of`]).
     paired: Vec<bool>,
+    /// Per op: how a plain access probes the TLB ([`probe_groups`]).
+    probes: Vec<Probe>,
     /// Per temp: a fused condition whose only use, a side exit or the block's branch,
     /// jumps on the host flags directly (see [`direct_branches`]).
     direct: Vec<Option<Cc>>,
@@ -495,6 +515,8 @@ pub struct Scratch {
     direct: Vec<Option<Cc>>,
     ctz: Vec<Option<Temp>>,
     paired: Vec<bool>,
+    probes: Vec<Probe>,
+    groups: GroupScratch,
     home: Vec<Option<(i32, u8)>>,
     home_until: Vec<usize>,
     /// The code of the last block translated.
@@ -610,6 +632,8 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
     for (i, p) in paired.iter_mut().enumerate() {
         *p = pair_of(b, &defat, i);
     }
+    let mut probes = reset(&mut s.probes, nops, Probe::Own);
+    probe_groups(b, &paired, &mut s.groups, &mut probes);
     let mut defer = reset(&mut s.defer, nops, false);
     let mut pend_at = reset(&mut s.pend_at, nops, None);
     defer_nzcv(
@@ -701,6 +725,7 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
         direct,
         ctz,
         paired,
+        probes,
     };
     tr.prologue();
     for i in 0..nops {
@@ -733,6 +758,7 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
     s.direct = tr.direct;
     s.ctz = tr.ctz;
     s.paired = tr.paired;
+    s.probes = tr.probes;
     s.known_width = known_width;
     s.calls = calls;
     s.before = before;
@@ -759,6 +785,130 @@ fn pair_of(b: &Block, defat: &[usize], i: usize) -> bool {
         && matches!(at.size, 4 | 8 | 16)
         && matches!(b.ops[defat[a2.0 as usize]], Op::BinImm { op: BinOp::Add, dst, a, imm, .. }
             if dst == a2 && a == a1 && imm == u64::from(at.size))
+}
+
+/// How a plain load or store finds its TLB entry (see [`probe_groups`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Probe {
+    /// Its own probe.
+    Own,
+    /// The first access of a group: one probe of the bytes `addr + lo ..= addr + hi`
+    /// (which must lie in one page), leaving the page's addend in probe slot `slot`,
+    /// or 0 when that probe missed.
+    First { slot: u8, lo: i32, hi: i32 },
+    /// A later access of a group: the addend in probe slot `slot`, or (when it is 0) a
+    /// probe of its own.
+    Later { slot: u8 },
+}
+
+/// The widest byte range one shared probe covers (a wider range crosses a page more
+/// often, and then every access of the group probes again).
+const GROUP_SPAN: i64 = 512;
+
+/// Buffers of [`probe_groups`].
+#[derive(Default)]
+struct GroupScratch {
+    /// Per temp: (root temp, byte offset) when the temp is the root plus a constant.
+    base: Vec<(u32, i64)>,
+    /// Groups: root, write, lowest and highest byte offset, first and last op, size.
+    groups: Vec<(u32, bool, i64, i64, usize, usize, u32)>,
+    /// Members: op, group, byte offset.
+    members: Vec<(usize, usize, i64)>,
+}
+
+/// Groups the plain loads (and, separately, the plain stores) of a block whose
+/// addresses are one temp plus constants within [`GROUP_SPAN`] bytes: the first access
+/// of a group probes the TLB once for the whole range and the others reuse the host
+/// addend it found, since nothing inside a block changes a translation. A system
+/// register access (which may change translation or invalidate the TLB) ends every
+/// group. Blocks are straight-line code, so a group's first access runs before the
+/// others whenever they run.
+fn probe_groups(b: &Block, paired: &[bool], g: &mut GroupScratch, out: &mut [Probe]) {
+    let base = &mut g.base;
+    base.clear();
+    base.extend((0..b.temps.len() as u32).map(|t| (t, 0i64)));
+    g.groups.clear();
+    g.members.clear();
+    // Open groups: (root, write, group).
+    let mut open: Vec<(u32, bool, usize)> = Vec::new();
+    let mut i = 0;
+    while i < b.ops.len() {
+        let op = b.ops[i];
+        let step = if paired[i] { 2 } else { 1 };
+        match op {
+            Op::BinImm {
+                op: k @ (BinOp::Add | BinOp::Sub),
+                ty: Ty::I64,
+                dst,
+                a,
+                imm,
+            } => {
+                let (root, off) = base[a.0 as usize];
+                let d = if k == BinOp::Add {
+                    imm as i64
+                } else {
+                    (imm as i64).wrapping_neg()
+                };
+                let off = off.wrapping_add(d);
+                if off.unsigned_abs() < 1 << 40 {
+                    base[dst.0 as usize] = (root, off);
+                }
+            }
+            Op::SysRead { .. } | Op::SysWrite { .. } => open.clear(),
+            Op::Load { addr, attr, .. } | Op::Store { addr, attr, .. }
+                if !attr.exclusive && !attr.unpriv && attr.align <= 1 =>
+            {
+                let write = matches!(op, Op::Store { .. });
+                let (root, off) = base[addr.0 as usize];
+                let end = off + i64::from(attr.size) * step as i64 - 1;
+                let joined = open
+                    .iter()
+                    .find(|o| o.0 == root && o.1 == write)
+                    .and_then(|o| {
+                        let gr = &mut g.groups[o.2];
+                        let (lo, hi) = (gr.2.min(off), gr.3.max(end));
+                        (hi - lo < GROUP_SPAN).then(|| {
+                            (gr.2, gr.3, gr.5, gr.6) = (lo, hi, i, gr.6 + 1);
+                            o.2
+                        })
+                    });
+                let k = joined.unwrap_or_else(|| {
+                    open.retain(|o| !(o.0 == root && o.1 == write));
+                    g.groups.push((root, write, off, end, i, i, 1));
+                    open.push((root, write, g.groups.len() - 1));
+                    g.groups.len() - 1
+                });
+                g.members.push((i, k, off));
+            }
+            _ => {}
+        }
+        i += step;
+    }
+    // Probe slots: a group holds one from its first access to its last.
+    let mut busy_until = [None::<usize>; rt::PROBE_SLOTS];
+    let mut slot_of = Vec::with_capacity(g.groups.len());
+    for gr in &g.groups {
+        let mut s = None;
+        if gr.6 >= 2 {
+            if let Some(k) = busy_until.iter().position(|u| u.is_none_or(|u| u < gr.4)) {
+                busy_until[k] = Some(gr.5);
+                s = Some(k as u8);
+            }
+        }
+        slot_of.push(s);
+    }
+    for &(i, k, off) in &g.members {
+        let gr = g.groups[k];
+        out[i] = match slot_of[k] {
+            None => Probe::Own,
+            Some(slot) if i == gr.4 => Probe::First {
+                slot,
+                lo: (gr.2 - off) as i32,
+                hi: (gr.3 - off) as i32,
+            },
+            Some(slot) => Probe::Later { slot },
+        };
+    }
 }
 
 /// XMM registers the translator uses only inside one op's code (XMM0..7 carry operands).
@@ -3203,6 +3353,63 @@ impl Tr<'_> {
         miss
     }
 
+    /// The TLB probe of the plain access op `i` (both halves of a pair) at the address
+    /// in `ar`, alone or for its group (see [`Probe`]): on a hit RCX = host address - VA
+    /// and execution falls through to the access; returns the fixup of the miss branch
+    /// and, for a grouped access, the probe its out-of-line path makes first.
+    fn probe_access(
+        &mut self,
+        i: usize,
+        ar: R,
+        attr: MemAttr,
+        write: bool,
+    ) -> (Fixup, Option<Reprobe>) {
+        let (miss, clear) = match self.probes[i] {
+            Probe::Own => return (self.tlb_probe(ar, attr, write), None),
+            Probe::First { slot, lo, hi } => {
+                let so = off::PROBES + 8 * i32::from(slot);
+                let a = &mut self.a;
+                let lo_reg = if lo == 0 {
+                    ar
+                } else {
+                    a.lea(true, R::RCX, m(ar, lo));
+                    R::RCX
+                };
+                if self.env.feats.bmi2 {
+                    a.rorx(R::RAX, lo_reg, 7);
+                } else {
+                    a.mov_rr(true, R::RAX, lo_reg);
+                    a.sh_i(true, Sh::Shr, R::RAX, 7);
+                }
+                a.alu_ri(false, Alu::And, R::RAX, ((rt::TLB_SIZE - 1) << 5) as i32);
+                // The entry of the lowest byte's page holds the highest byte's page only
+                // when they are the same page (the range is far narrower than the table).
+                a.lea(true, R::RCX, m(ar, hi));
+                a.alu_ri(true, Alu::And, R::RCX, -4096);
+                let tag = if write { 8 } else { 0 };
+                a.alu_rm(true, Alu::Cmp, R::RCX, mi(R::R13, R::RAX, 1, tag));
+                let miss = a.jcc_fwd(Cc::Ne);
+                a.load(8, R::RCX, mi(R::R13, R::RAX, 1, 24));
+                a.store(8, m(R::R12, so), R::RCX);
+                (miss, Some(so))
+            }
+            Probe::Later { slot } => {
+                let so = off::PROBES + 8 * i32::from(slot);
+                self.a.load(8, R::RCX, m(R::R12, so));
+                self.a.test_rr(true, R::RCX, R::RCX);
+                (self.a.jcc_fwd(Cc::E), None)
+            }
+        };
+        let rp = Reprobe {
+            ar,
+            attr,
+            write,
+            access: self.a.pos(),
+            clear,
+        };
+        (miss, Some(rp))
+    }
+
     /// The address temp in a register other than RAX/RCX.
     fn addr_reg(&mut self, addr: Temp) -> R {
         self.get(addr, R::RDX)
@@ -3232,7 +3439,7 @@ impl Tr<'_> {
         let ar = self.addr_reg(addr);
         // Allocate first: a spill must happen on every path, not only on a TLB hit.
         let d = self.def(dst);
-        let miss = self.tlb_probe(ar, attr, false);
+        let (miss, rp) = self.probe_access(i, ar, attr, false);
         self.load_at(mi(R::RCX, ar, 1, 0), dst, d, attr.size);
         if attr.exclusive {
             // Arm the monitor with the address and value (on a TLB miss the run-time
@@ -3250,12 +3457,15 @@ impl Tr<'_> {
             addr,
             Some(dst),
             dst,
+            rp,
         );
     }
 
     /// Records the out-of-line paths of memory op `i` (entered at `fixes`), which
     /// rejoin the block here; `except` is the op's result (not live across it), `t`
-    /// the other temp the path reads or writes besides `addr`.
+    /// the other temp the path reads or writes besides `addr`; `reprobe`: the probe the
+    /// path makes first (a grouped access).
+    #[allow(clippy::too_many_arguments)]
     fn rejoin(
         &mut self,
         i: usize,
@@ -3264,6 +3474,7 @@ impl Tr<'_> {
         addr: Temp,
         except: Option<Temp>,
         t: Temp,
+        reprobe: Option<Reprobe>,
     ) {
         let resume = self.a.pos();
         // No register is known to hold a slot where paths join.
@@ -3280,6 +3491,7 @@ impl Tr<'_> {
                 live,
                 pend: self.pend,
                 snap,
+                reprobe,
                 ..Cold::EMPTY
             });
         }
@@ -3314,19 +3526,20 @@ impl Tr<'_> {
         let miss = if load {
             // Allocate first: a spill must happen on every path, not only on a hit.
             let r = [self.def(t[0]), self.def(t[1])];
-            let miss = self.tlb_probe(ar, both, false);
+            let miss = self.probe_access(i, ar, both, false);
             for (k, (d, r)) in t.into_iter().zip(r).enumerate() {
                 self.load_at(mi(R::RCX, ar, 1, k as i32 * i32::from(size)), d, r, size);
             }
             miss
         } else {
-            let miss = self.tlb_probe(ar, both, true);
+            let miss = self.probe_access(i, ar, both, true);
             for (k, src) in t.into_iter().enumerate() {
                 let hm = mi(R::RCX, ar, 1, k as i32 * i32::from(size));
                 self.store_at(hm, src, size);
             }
             miss
         };
+        let (miss, reprobe) = miss;
         let resume = self.a.pos();
         self.just_stored = None;
         let (live, live2) = if load {
@@ -3360,6 +3573,7 @@ impl Tr<'_> {
             pend: self.pend,
             pend_live: false,
             snap,
+            reprobe,
         });
     }
 
@@ -3385,9 +3599,10 @@ impl Tr<'_> {
             return;
         }
         let ar = self.addr_reg(addr);
-        let miss = self.tlb_probe(ar, attr, true);
+        let (miss, rp) = self.probe_access(i, ar, attr, true);
         self.store_at(mi(R::RCX, ar, 1, 0), src, attr.size);
-        self.rejoin(i, &[miss], ColdKind::Store { src, attr }, addr, None, src);
+        let kind = ColdKind::Store { src, attr };
+        self.rejoin(i, &[miss], kind, addr, None, src, rp);
     }
 
     /// DC ZVA: a write probe of the whole aligned block holding `addr`, then four
@@ -3407,7 +3622,7 @@ impl Tr<'_> {
         for k in 0..i32::from(z / 16) {
             self.a.movdqu_store(mi(R::RCX, R::RDX, 1, 16 * k), XSCRATCH);
         }
-        self.rejoin(i, &[miss], ColdKind::DcZva, addr, None, addr);
+        self.rejoin(i, &[miss], ColdKind::DcZva, addr, None, addr, None);
     }
 
     /// Loads `size` bytes at host address `hm` (a TLB hit) into `dst`, whose register
@@ -3475,7 +3690,7 @@ impl Tr<'_> {
         self.a.mov_ri(R::RCX, 1);
         self.a.bind(ok);
         let kind = ColdKind::StoreExcl { src, attr };
-        self.rejoin(i, &slow, kind, addr, Some(status), src);
+        self.rejoin(i, &slow, kind, addr, Some(status), src, None);
         let d = self.def(status);
         self.a.mov_rr(false, d, R::RCX);
         self.fin(status, d);
@@ -3750,6 +3965,14 @@ impl Tr<'_> {
     fn cold_one(&mut self, c: Cold) {
         {
             self.a.bind(c.fix);
+            if let Some(rp) = c.reprobe {
+                if let Some(so) = rp.clear {
+                    self.a.store_i(8, m(R::R12, so), 0);
+                }
+                let miss = self.tlb_probe(rp.ar, rp.attr, rp.write);
+                self.a.jmp_to(rp.access);
+                self.a.bind(miss);
+            }
             match c.pend {
                 Some(p) if c.pend_live => self.store_nzcv_from_flags(p),
                 Some(p) => self.store_nzcv(p),

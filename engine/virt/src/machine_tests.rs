@@ -78,8 +78,13 @@ fn image(spsr: u32, payload: &[u32]) -> Vec<u8> {
 /// Runs `payload` at B + 0x2000 entered with ERET from `spsr`, on the interpreter and
 /// on the translator; both must end in the same CPU state. Returns the interpreter's.
 fn run(spsr: u32, payload: &[u32]) -> (Cpu, Stats) {
-    let (c, s) = run_on(spsr, payload, false);
-    let (cj, sj) = run_on(spsr, payload, true);
+    run_with(spsr, payload, |_| {})
+}
+
+/// [`run`] with RAM changed by `init` after the image is placed.
+fn run_with(spsr: u32, payload: &[u32], init: impl Fn(&mut [u8])) -> (Cpu, Stats) {
+    let (c, s) = run_on_with(spsr, payload, false, &init);
+    let (cj, sj) = run_on_with(spsr, payload, true, &init);
     assert_eq!(c, cj, "the interpreter and the translator differ");
     assert!(sj.jit.is_some_and(|j| j.translated > 0));
     (c, s)
@@ -105,9 +110,19 @@ fn code_region() -> jit::CodeRegion {
 }
 
 fn run_on(spsr: u32, payload: &[u32], translate: bool) -> (Cpu, Stats) {
+    run_on_with(spsr, payload, translate, &|_| {})
+}
+
+fn run_on_with(
+    spsr: u32,
+    payload: &[u32],
+    translate: bool,
+    init: &dyn Fn(&mut [u8]),
+) -> (Cpu, Stats) {
     let mut ram = vec![0u8; RAM];
     let img = image(spsr, payload);
     ram[..img.len()].copy_from_slice(&img);
+    init(&mut ram);
     let cfg = MachineConfig {
         counter_hz: 62_500_000,
         ram_size: RAM as u64,
@@ -391,4 +406,47 @@ fn a_select_on_flags_that_are_also_materialised_is_right() {
     let (c, _) = run(5, &prog);
     assert_eq!(c.x[1], 0x5600_0000, "ended by the SVC");
     assert_eq!(c.x[14], 9, "the B.EQ was taken");
+}
+
+#[test]
+fn grouped_accesses_use_the_right_page_where_their_range_crosses_into_a_remapped_one() {
+    // 4 KiB pages map RAM to itself, except VA page B + 0x40000 -> PA B + 0x70000
+    // (tables at B + 0x4000, 0x5000, 0x6000), with different bytes in PA pages 0x3f000,
+    // 0x40000 and 0x70000. MMU on; x11 = B + 0x3ffc0; 96 times: LDR x14, [x11];
+    // LDR x15, [x11, #8]; LDRB w16, [x11, #16]; x12 = (x14 ^ ror(x12, 7) ^ x15) + x16;
+    // STR x12, [x11, #24]; STR x13, [x11, #32]; x11 += 1; x13 -= 1. The loads share one
+    // TLB probe and the stores another. As x11 walks over the boundary the shared
+    // probes first miss, then cover ranges that cross into the remapped page (each
+    // access then probes for itself), then hit. Accesses above the boundary made with
+    // the lower page's addend would read and write PA B + 0x40000: x12 would differ
+    // from the interpreter's.
+    let prog = [
+        0x58000380, 0xd5182000, 0xd2801fe1, 0xd518a201, 0x58000341, 0xd5182041, 0xd5033fdf,
+        0xd5381001, 0xb2400021, 0xd5181001, 0xd5033fdf, 0xd2a8006b, 0xf29ff80b, 0xd280000c,
+        0xd2800c0d, 0xf940016e, 0xf940056f, 0x39404170, 0xcacc1dcc, 0xca0f018c, 0x8b10018c,
+        0xf9000d6c, 0xf900116d, 0x9100056b, 0xf10005ad, 0x54fffec1, 0xd4000001, 0xd503201f,
+        0x40004000, 0, 0x00800019, 0,
+    ];
+    let init = |ram: &mut [u8]| {
+        let mut put = |at: usize, v: u64| ram[at..at + 8].copy_from_slice(&v.to_le_bytes());
+        put(0x4000 + 8, (B + 0x5000) | 3);
+        put(0x5000, (B + 0x6000) | 3);
+        for k in 0..(RAM / 0x1000) as u64 {
+            let pa = if k == 0x40 {
+                B + 0x70000
+            } else {
+                B + k * 0x1000
+            };
+            // A valid page, access flag set, EL1 read/write, MAIR attribute 0.
+            put(0x6000 + 8 * k as usize, pa | 0x403);
+        }
+        for (page, mul) in [(0x3f000, 7), (0x40000, 11), (0x70000, 13)] {
+            for (k, b) in ram[page..page + 0x1000].iter_mut().enumerate() {
+                *b = (k * mul + 1) as u8;
+            }
+        }
+    };
+    let (c, _) = run_with(5, &prog, init);
+    assert_eq!(c.x[1], 0x5600_0000, "ended by the SVC");
+    assert_eq!(c.x[11], B + 0x40020);
 }

@@ -440,3 +440,36 @@ fn nzcv_at_a_branch_comes_from_the_flags_the_branch_used() {
         "{code:#?}"
     );
 }
+
+#[test]
+fn accesses_off_one_base_share_a_tlb_probe() {
+    // STP x29, x30, [sp, #-48]! ; MOV x29, sp ; STP x19, x20, [sp, #16] ;
+    // STR x21, [sp, #32] ; LDR x0, [x1] ; LDR x2, [x1, #8] ; LDRB w3, [x1, #16] ;
+    // ADD x4, x0, x2: one write probe covers the three stores off SP and one read probe
+    // the three loads off x1; the later accesses take the addend from their probe slot.
+    let (ir, code) = show(&[
+        0xa9bd_7bfd,
+        0x9100_03fd,
+        0xa901_53f3,
+        0xf900_13f5,
+        0xf940_0020,
+        0xf940_0422,
+        0x3940_4023,
+        0x8b02_0004,
+    ]);
+    let hot = code
+        .iter()
+        .take_while(|l| !l.starts_with("jmp"))
+        .collect::<Vec<_>>();
+    let probes = hot
+        .iter()
+        .filter(|l| l.starts_with("cmp") && l.contains("[r13+"));
+    assert_eq!(probes.count(), 2, "{ir}\n{code:#?}");
+    let slot = |l: &&&String| l.as_str() == "test rcx,rcx";
+    assert_eq!(hot.iter().filter(slot).count(), 4, "{ir}\n{code:#?}");
+    // Each grouped access can still probe for itself out of line.
+    let all = code
+        .iter()
+        .filter(|l| l.starts_with("cmp") && l.contains("[r13+"));
+    assert_eq!(all.count(), 2 + 6, "{ir}\n{code:#?}");
+}
