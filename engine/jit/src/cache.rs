@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use a64::ir::Block;
 use a64::state::Cpu;
 
-use crate::emit::{m, Alu, Asm, Cc, Sh, R};
+use crate::emit::{m, mi, Alu, Asm, Cc, Sh, R};
 use crate::rt::{self, exit, off, Ctx, JitMemory, Rt};
 use crate::translate::{translate_with, Env, ExitRec, Features, Scratch, TransError};
 
@@ -145,6 +145,8 @@ impl Jit {
         // jump gets its own branch-predictor history); on a miss it leaves the block
         // through the epilogue instead of returning.
         let look = a.pos();
+        // The jump cache is inside the context: its entries are addressed off R12.
+        let jc = rt::off::JCACHE;
         a.mov_ri(R::RAX, rt::JC_HASH);
         a.imul_rr(true, R::RAX, R::RDI);
         a.sh_i(
@@ -154,34 +156,26 @@ impl Jit {
             (64 - rt::JC_SIZE.trailing_zeros()) as u8,
         );
         a.sh_i(true, Sh::Shl, R::RAX, 5);
-        a.load(8, R::RDX, m(R::R12, off::JC));
-        a.alu_rm(
-            true,
-            Alu::Cmp,
-            R::RDI,
-            crate::emit::mi(R::RDX, R::RAX, 1, 0),
-        );
+        a.alu_rm(true, Alu::Cmp, R::RDI, mi(R::R12, R::RAX, 1, jc));
         let first = a.jcc_fwd(Cc::E);
         a.alu_ri(false, Alu::Xor, R::RAX, 32);
-        a.alu_rm(
-            true,
-            Alu::Cmp,
-            R::RDI,
-            crate::emit::mi(R::RDX, R::RAX, 1, 0),
-        );
+        a.alu_rm(true, Alu::Cmp, R::RDI, mi(R::R12, R::RAX, 1, jc));
         let miss1 = a.jcc_fwd(Cc::Ne);
         a.bind(first);
-        a.alu_rr(true, Alu::Add, R::RAX, R::RDX);
-        a.mov_rr(true, R::RCX, R::RDI);
-        a.sh_i(true, Sh::Shr, R::RCX, 12);
-        a.alu_ri(false, Alu::And, R::RCX, (rt::TLB_SIZE - 1) as i32);
-        a.sh_i(false, Sh::Shl, R::RCX, 5);
-        a.alu_rr(true, Alu::Add, R::RCX, R::R13);
+        a.lea(true, R::RAX, mi(R::R12, R::RAX, 1, jc));
+        // The target's fetch entry in the TLB: offset ((va >> 12) & (TLB_SIZE - 1)) * 32.
+        if self.feats.bmi2 {
+            a.rorx(R::RCX, R::RDI, 7);
+        } else {
+            a.mov_rr(true, R::RCX, R::RDI);
+            a.sh_i(true, Sh::Shr, R::RCX, 7);
+        }
+        a.alu_ri(false, Alu::And, R::RCX, ((rt::TLB_SIZE - 1) << 5) as i32);
         a.mov_rr(true, R::RDX, R::RDI);
         a.alu_ri(true, Alu::And, R::RDX, !0xffci32);
-        a.alu_rm(true, Alu::Cmp, R::RDX, m(R::RCX, 16));
+        a.alu_rm(true, Alu::Cmp, R::RDX, mi(R::R13, R::RCX, 1, 16));
         let miss2 = a.jcc_fwd(Cc::Ne);
-        a.load(8, R::RDX, m(R::RCX, 24));
+        a.load(8, R::RDX, mi(R::R13, R::RCX, 1, 24));
         a.alu_rr(true, Alu::Add, R::RDX, R::RDI);
         a.alu_rm(true, Alu::Or, R::RDX, m(R::R12, off::CTX_BITS));
         a.alu_rm(true, Alu::Cmp, R::RDX, m(R::RAX, 8));

@@ -100,8 +100,6 @@ pub struct Ctx {
     pub tlb_cur: *mut TlbEntry,
     /// Context bits of the current mode (EL, FP trap), or'ed into jump-cache keys.
     pub ctx_bits: u64,
-    /// The jump cache.
-    pub jc: *mut JcEntry,
     /// The [`Memory`] implementation while translated code runs.
     pub mem: *mut (),
     /// The CPU while translated code runs.
@@ -167,7 +165,10 @@ pub mod off {
     pub const IRQ: i32 = offset_of!(Ctx, irq) as i32;
     pub const TLB_CUR: i32 = offset_of!(Ctx, tlb_cur) as i32;
     pub const CTX_BITS: i32 = offset_of!(Ctx, ctx_bits) as i32;
-    pub const JC: i32 = offset_of!(Ctx, jc) as i32;
+    pub const JCACHE: i32 = offset_of!(Ctx, jcache) as i32;
+    // Code addresses every part of the context (the jump cache too) off R12 with a
+    // 32-bit displacement.
+    const _: () = assert!(size_of::<Ctx>() < i32::MAX as usize);
     pub const UNDEF_RAW: i32 = offset_of!(Ctx, undef_raw) as i32;
     pub const SCRATCH: i32 = offset_of!(Ctx, scratch) as i32;
     pub const IRQ_LINE: i32 = offset_of!(Ctx, irq_line) as i32;
@@ -233,8 +234,6 @@ impl Ctx {
             core::ptr::addr_of_mut!((*p).jcache).write([JcEntry::EMPTY; JC_SIZE]);
             let tlb = core::ptr::addr_of_mut!((*p).tlbs) as *mut TlbEntry;
             core::ptr::addr_of_mut!((*p).tlb_cur).write(tlb);
-            let jc = core::ptr::addr_of_mut!((*p).jcache) as *mut JcEntry;
-            core::ptr::addr_of_mut!((*p).jc).write(jc);
             b.assume_init()
         }
     }
