@@ -3322,16 +3322,8 @@ impl Tr<'_> {
     /// fixup of the miss branch.
     fn tlb_probe(&mut self, ar: R, attr: MemAttr, write: bool) -> Fixup {
         let size = u64::from(attr.size.max(1));
+        self.tlb_entry_offset(ar);
         let a = &mut self.a;
-        // Entry offset = ((va >> 12) & (TLB_SIZE - 1)) * 32 = (va >> 7) & mask (the
-        // bits a rotate brings in at the top are masked off).
-        if self.env.feats.bmi2 {
-            a.rorx(R::RAX, ar, 7);
-        } else {
-            a.mov_rr(true, R::RAX, ar);
-            a.sh_i(true, Sh::Shr, R::RAX, 7);
-        }
-        a.alu_ri(false, Alu::And, R::RAX, ((rt::TLB_SIZE - 1) << 5) as i32);
         let align = u64::from(attr.align.max(1));
         if align >= size {
             // Aligned access: cannot cross a page; misalignment must miss.
@@ -3346,7 +3338,29 @@ impl Tr<'_> {
             a.lea(true, R::RCX, m(ar, (size - 1) as i32));
             a.alu_ri(true, Alu::And, R::RCX, -4096);
         }
+        self.tlb_tag_check(write)
+    }
+
+    /// RAX = the offset of the TLB entry of the address in `va` (not RAX):
+    /// ((va >> 12) & (TLB_SIZE - 1)) * 32 = (va >> 7) & mask (the bits a rotate brings
+    /// in at the top are masked off).
+    fn tlb_entry_offset(&mut self, va: R) {
+        if self.env.feats.bmi2 {
+            self.a.rorx(R::RAX, va, 7);
+        } else {
+            self.a.mov_rr(true, R::RAX, va);
+            self.a.sh_i(true, Sh::Shr, R::RAX, 7);
+        }
+        self.a
+            .alu_ri(false, Alu::And, R::RAX, ((rt::TLB_SIZE - 1) << 5) as i32);
+    }
+
+    /// Compares RCX (a page) with the read or write tag of the TLB entry at offset RAX;
+    /// on a hit RCX = that entry's host address - VA and execution falls through;
+    /// returns the fixup of the miss branch.
+    fn tlb_tag_check(&mut self, write: bool) -> Fixup {
         let tag = if write { 8 } else { 0 };
+        let a = &mut self.a;
         a.alu_rm(true, Alu::Cmp, R::RCX, mi(R::R13, R::RAX, 1, tag));
         let miss = a.jcc_fwd(Cc::Ne);
         a.load(8, R::RCX, mi(R::R13, R::RAX, 1, 24));
@@ -3368,29 +3382,19 @@ impl Tr<'_> {
             Probe::Own => return (self.tlb_probe(ar, attr, write), None),
             Probe::First { slot, lo, hi } => {
                 let so = off::PROBES + 8 * i32::from(slot);
-                let a = &mut self.a;
                 let lo_reg = if lo == 0 {
                     ar
                 } else {
-                    a.lea(true, R::RCX, m(ar, lo));
+                    self.a.lea(true, R::RCX, m(ar, lo));
                     R::RCX
                 };
-                if self.env.feats.bmi2 {
-                    a.rorx(R::RAX, lo_reg, 7);
-                } else {
-                    a.mov_rr(true, R::RAX, lo_reg);
-                    a.sh_i(true, Sh::Shr, R::RAX, 7);
-                }
-                a.alu_ri(false, Alu::And, R::RAX, ((rt::TLB_SIZE - 1) << 5) as i32);
+                self.tlb_entry_offset(lo_reg);
                 // The entry of the lowest byte's page holds the highest byte's page only
                 // when they are the same page (the range is far narrower than the table).
-                a.lea(true, R::RCX, m(ar, hi));
-                a.alu_ri(true, Alu::And, R::RCX, -4096);
-                let tag = if write { 8 } else { 0 };
-                a.alu_rm(true, Alu::Cmp, R::RCX, mi(R::R13, R::RAX, 1, tag));
-                let miss = a.jcc_fwd(Cc::Ne);
-                a.load(8, R::RCX, mi(R::R13, R::RAX, 1, 24));
-                a.store(8, m(R::R12, so), R::RCX);
+                self.a.lea(true, R::RCX, m(ar, hi));
+                self.a.alu_ri(true, Alu::And, R::RCX, -4096);
+                let miss = self.tlb_tag_check(write);
+                self.a.store(8, m(R::R12, so), R::RCX);
                 (miss, Some(so))
             }
             Probe::Later { slot } => {
