@@ -89,6 +89,9 @@ pub struct Jit {
     scratch: Scratch,
     /// Host registers temps may use (see [`Jit::set_max_regs`]).
     max_regs: usize,
+    /// The event byte's fixed address, when block entries test it directly (see
+    /// [`Jit::set_event_byte`]).
+    event_abs: Option<i32>,
 }
 
 const ENTRY_ALIGN: usize = 16;
@@ -112,6 +115,7 @@ impl Jit {
             count_insns: true,
             scratch: Scratch::default(),
             max_regs: 9,
+            event_abs: None,
         };
         j.write_stubs();
         j
@@ -223,6 +227,23 @@ impl Jit {
         self.flush();
     }
 
+    /// Tells the translator where the event byte is for as long as code runs (`None`:
+    /// only the context's pointer to it is known). At an address in the low or the top
+    /// 2 GiB, block entries test it with one instruction. When that changes, blocks
+    /// translated before are flushed; returns whether there were any.
+    pub fn set_event_byte(&mut self, addr: Option<u64>) -> bool {
+        let abs = addr.and_then(|a| i32::try_from(a as i64).ok());
+        if abs == self.event_abs {
+            return false;
+        }
+        self.event_abs = abs;
+        let any = !self.blocks.is_empty();
+        if any {
+            self.flush();
+        }
+        any
+    }
+
     /// Whether translated blocks count the guest instructions they run (for `--stats`;
     /// on by default). Without it a block entry only tests the event byte. Flushes.
     pub fn set_count_insns(&mut self, on: bool) {
@@ -274,6 +295,7 @@ impl Jit {
             feats: self.feats,
             limit_checks: self.limit_checks,
             count_insns: self.count_insns,
+            event_abs: self.event_abs,
             block_id: id,
             max_regs: self.max_regs,
         };

@@ -293,6 +293,15 @@ impl Asm {
         self.b(imm as u8);
     }
 
+    /// `cmp byte [addr], imm` with an absolute address (sign-extended 32 bits: the low
+    /// or the top 2 GiB).
+    pub fn cmp_abs8i(&mut self, addr: i32, imm: i8) {
+        // 80 /7 ib; ModRM mod 00 r/m 100 + SIB (no index, no base) = disp32 alone.
+        self.buf.extend_from_slice(&[0x80, 0x3c, 0x25]);
+        self.buf.extend_from_slice(&addr.to_le_bytes());
+        self.b(imm as u8);
+    }
+
     /// `mov dst, src` (32-bit form zero-extends).
     pub fn mov_rr(&mut self, w: bool, dst: R, src: R) {
         self.op_rr(w, &[], &[0x89], src.0, dst.0, false);
@@ -640,6 +649,10 @@ mod tests {
             ),
             (one(|a| a.test_rr8(R::RSI, R::RSI)), "test sil,sil"),
             (one(|a| a.cmp_m8i(m(R::RAX, 0), 0)), "cmp byte ptr [rax],0"),
+            (
+                one(|a| a.cmp_abs8i(-0x7fef_0000, 0)),
+                "cmp byte ptr [0FFFFFFFF80110000h],0",
+            ),
             (
                 one(|a| a.mov_ri(R::R8, 0x1234_5678_9abc)),
                 "mov r8,123456789ABCh",

@@ -107,6 +107,10 @@ pub struct Env<'a> {
     /// Blocks add their instruction counts to the context's counter (`--stats`);
     /// always on with `limit_checks`, which counts down with it.
     pub count_insns: bool,
+    /// The event byte's address when it is fixed and a sign-extended 32-bit value (the
+    /// engine's, in the top 2 GiB): block entries test it directly instead of through
+    /// the context's pointer.
+    pub event_abs: Option<i32>,
     /// Index of the block (exit codes name it).
     pub block_id: u32,
     /// How many host registers temps may use (9; fewer to test spilling).
@@ -1382,8 +1386,12 @@ impl Tr<'_> {
             if self.env.count_insns {
                 a.alu_mi(true, Alu::Add, m(R::R12, off::INSNS), n);
             }
-            a.load(8, R::RCX, m(R::R12, off::IRQ));
-            a.cmp_m8i(m(R::RCX, 0), 0);
+            if let Some(addr) = self.env.event_abs {
+                a.cmp_abs8i(addr, 0);
+            } else {
+                a.load(8, R::RCX, m(R::R12, off::IRQ));
+                a.cmp_m8i(m(R::RCX, 0), 0);
+            }
             // The stop path is out of line (emit_cold): the body falls through.
             self.stop = Some(a.jcc_fwd(Cc::Ne));
             return;

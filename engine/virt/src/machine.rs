@@ -509,6 +509,15 @@ impl<'r> Machine<'r> {
             self.sys.platform = Platform::new(self.cfg.counter_hz, wall);
             self.sys.armed = None;
         }
+        // The host's event byte stays put: block entries may test it directly
+        // (without one they go through `ctx.irq`). Nothing is translated for another
+        // byte unless the host changed.
+        let flag = host.event_flag();
+        if let Some(j) = self.jit.as_mut() {
+            if j.set_event_byte((!flag.is_null()).then_some(flag as u64)) {
+                self.flush_code();
+            }
+        }
         loop {
             if host.poll_event() {
                 self.host_event(host);

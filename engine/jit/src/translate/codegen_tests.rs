@@ -79,6 +79,7 @@ pub(crate) fn test_env(rt: &Rt, max_regs: usize) -> Env<'_> {
             bmi1: true,
         },
         limit_checks: false,
+        event_abs: None,
         count_insns: true,
         block_id: 1,
         max_regs,
@@ -472,4 +473,19 @@ fn accesses_off_one_base_share_a_tlb_probe() {
         .iter()
         .filter(|l| l.starts_with("cmp") && l.contains("[r13+"));
     assert_eq!(all.count(), 2 + 6, "{ir}\n{code:#?}");
+}
+
+#[test]
+fn block_entries_test_a_fixed_event_byte_directly() {
+    // NOP: with the event byte at a fixed address in the top 2 GiB, the entry is one
+    // compare of that byte (no load of the context's pointer to it).
+    let (_, code) = show_env(&[0xd503_201f], |e| {
+        e.count_insns = false;
+        e.event_abs = Some(-0x7fef_0000);
+    });
+    assert_eq!(code[0], "cmp byte ptr [0FFFFFFFF80110000h],0", "{code:#?}");
+    assert!(code[1].starts_with("jne"), "{code:#?}");
+    let (_, code) = show_env(&[0xd503_201f], |e| e.count_insns = false);
+    assert!(code[0].starts_with("mov rcx,[r12+"), "{code:#?}");
+    assert_eq!(code[1], "cmp byte ptr [rcx],0", "{code:#?}");
 }
