@@ -809,6 +809,9 @@ enum Probe {
 /// often, and then every access of the group probes again).
 const GROUP_SPAN: i64 = 512;
 
+/// The root [`probe_groups`] gives addresses computed from the PC (no temp has it).
+const PC_ROOT: u32 = u32::MAX;
+
 /// Buffers of [`probe_groups`].
 #[derive(Default)]
 struct GroupScratch {
@@ -856,6 +859,13 @@ fn probe_groups(b: &Block, paired: &[bool], g: &mut GroupScratch, out: &mut [Pro
                 let off = off.wrapping_add(d);
                 if off.unsigned_abs() < 1 << 40 {
                     base[dst.0 as usize] = (root, off);
+                }
+            }
+            // Addresses computed from the PC (ADRP, literals) differ by constants.
+            Op::PcRel { dst, val } => {
+                let off = val.wrapping_sub(b.pc) as i64;
+                if off.unsigned_abs() < 1 << 40 {
+                    base[dst.0 as usize] = (PC_ROOT, off);
                 }
             }
             Op::SysRead { .. } | Op::SysWrite { .. } => open.clear(),

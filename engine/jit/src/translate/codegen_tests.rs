@@ -489,3 +489,23 @@ fn block_entries_test_a_fixed_event_byte_directly() {
     assert!(code[0].starts_with("mov rcx,[r12+"), "{code:#?}");
     assert_eq!(code[1], "cmp byte ptr [rcx],0", "{code:#?}");
 }
+
+#[test]
+fn accesses_off_pc_relative_addresses_share_a_tlb_probe() {
+    // ADRP x0, . ; LDR x1, [x0, #8] ; ADRP x2, . ; LDR x3, [x2, #16] ; LDR w4, lit ;
+    // ADD x5, x1, x3 ; B .+0x100: the three addresses are the block's PC plus
+    // constants, so the loads share one probe.
+    let (ir, code) = show(&[
+        0x9000_0000,
+        0xf940_0401,
+        0x9000_0002,
+        0xf940_0843,
+        0x1800_0064,
+        0x8b03_0025,
+        0x1400_0040,
+        0x0000_0005,
+    ]);
+    let hot = code.iter().take_while(|l| !l.starts_with("jmp"));
+    let probes = hot.filter(|l| l.starts_with("cmp") && l.contains("[r13+"));
+    assert_eq!(probes.count(), 1, "{ir}\n{code:#?}");
+}
