@@ -450,3 +450,72 @@ fn grouped_accesses_use_the_right_page_where_their_range_crosses_into_a_remapped
     assert_eq!(c.x[1], 0x5600_0000, "ended by the SVC");
     assert_eq!(c.x[11], B + 0x40020);
 }
+
+#[test]
+fn translated_loads_follow_tlbi_and_asid_changes() {
+    // 4 KiB pages: ASID 0's tables (B + 0x4000..) map VA page P = B + 0x40000 to PA
+    // X = B + 0x3f000, ASID 1's (B + 0x7000..) too; the rest of RAM maps to itself. MMU
+    // on; x11 = P; f is `LDR x14, [x11]; RET`. x20, x19 = f() twice; then ASID 0's
+    // entry for P is rewritten to PA Y = B + 0x70000, DSB, TLBI VAAE1, DSB, ISB;
+    // x18 = f(); TTBR0 = ASID 1's tables; x17 = f(); back to ASID 0's; x16 = f().
+    // f's translated load must see the TLBI and each ASID switch (the software TLB
+    // keeps a set of entries per recent ASID).
+    let prog = [
+        0x58000500, 0xd5182000, 0xd2801fe1, 0xd518a201, 0x580004c1, 0xd5182041, 0xd5033fdf,
+        0xd5381001, 0xb2400021, 0xd5181001, 0xd5033fdf, 0xd2a8008b, 0x58000416, 0x58000435,
+        0x58000457, 0x94000016, 0xaa0e03f4, 0x94000014, 0xaa0e03f3, 0xf90002d5, 0xd5033b9f,
+        0xd5088777, 0xd5033b9f, 0xd5033fdf, 0x9400000d, 0xaa0e03f2, 0x58000300, 0xd5182000,
+        0xd5033fdf, 0x94000008, 0xaa0e03f1, 0x58000120, 0xd5182000, 0xd5033fdf, 0x94000003,
+        0xaa0e03f0, 0xd4000001, 0xf940016e, 0xd65f03c0, 0xd503201f, 0x40004000, 0, 0x00800019, 0,
+        0x40006200, 0, 0x40070c03, 0, 0x00040040, 0, 0x40007000, 0x00010000,
+    ];
+    let init = |ram: &mut [u8]| {
+        let mut put = |at: usize, v: u64| ram[at..at + 8].copy_from_slice(&v.to_le_bytes());
+        for l1 in [0x4000, 0x7000] {
+            let (l2, l3) = (l1 + 0x1000, l1 + 0x2000);
+            put(l1 + 8, (B + l2 as u64) | 3);
+            put(l2, (B + l3 as u64) | 3);
+            for k in 0..(RAM / 0x1000) as u64 {
+                // P's entries are not global (nG): each ASID has its own.
+                let pte = if k == 0x40 {
+                    (B + 0x3f000) | 0x800
+                } else {
+                    B + k * 0x1000
+                };
+                put(l3 + 8 * k as usize, pte | 0x403);
+            }
+        }
+        for (page, mul) in [(0x3f000, 7), (0x70000, 13)] {
+            for (k, b) in ram[page..page + 0x1000].iter_mut().enumerate() {
+                *b = (k * mul + 1) as u8;
+            }
+        }
+    };
+    let (c, _) = run_with(5, &prog, init);
+    assert_eq!(c.x[1], 0x5600_0000, "ended by the SVC");
+    let bytes = |mul: u64| (0..8u64).fold(0u64, |v, k| v | ((k * mul + 1) & 0xff) << (8 * k));
+    let (x, y) = (bytes(7), bytes(13));
+    assert_eq!((c.x[20], c.x[19]), (x, x), "before the TLBI");
+    assert_eq!(c.x[18], y, "after the TLBI");
+    assert_eq!(c.x[17], x, "ASID 1");
+    assert_eq!(c.x[16], y, "back to ASID 0");
+}
+
+#[test]
+fn stores_translated_before_their_page_held_code_stop_writing_it_directly() {
+    // Q = B + 0x10000 (a data page at first); st0 is `STR w1, [x13]; RET` (x13 = Q).
+    // Writes `MOV x12, #1; RET` to Q with st0 (twice) and st4, calls Q (now it is
+    // translated code), x20 = x12; patches Q's first instruction to `MOV x12, #42`
+    // with st0 (no cache maintenance, as `stores_over_cached_code_invalidate_it`),
+    // calls Q again, x21 = x12. st0's TLB entry for Q was writable before Q held code:
+    // translating Q revokes it, so the patch takes the path that invalidates the code.
+    let prog = [
+        0xd2a8002d, 0x1800028e, 0x1800028f, 0x18000290, 0xaa0e03e1, 0x9400000c, 0xaa0f03e1,
+        0x9400000c, 0xaa0e03e1, 0x94000008, 0xd63f01a0, 0xaa0c03f4, 0xaa1003e1, 0x94000004,
+        0xd63f01a0, 0xaa0c03f5, 0xd4000001, 0xb90001a1, 0xd65f03c0, 0xb90005a1, 0xd65f03c0,
+        0xd280002c, 0xd65f03c0, 0xd280054c,
+    ];
+    let (c, _) = run(5, &prog);
+    assert_eq!(c.x[1], 0x5600_0000, "ended by the SVC");
+    assert_eq!((c.x[20], c.x[21]), (1, 42));
+}
