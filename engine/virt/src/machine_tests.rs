@@ -408,6 +408,30 @@ fn a_select_on_flags_that_are_also_materialised_is_right() {
     assert_eq!(c.x[14], 9, "the B.EQ was taken");
 }
 
+/// Writes 4 KiB-granule tables for a 39-bit VA space at RAM offset `l1` (level 2 and
+/// 3 in the next two pages) mapping RAM to itself, except VA page B + 0x40000, whose
+/// entry is `p40` (a PA with, optionally, more attribute bits). Entries are valid
+/// pages with the access flag, EL1 read/write, MAIR attribute 0.
+fn page_tables(ram: &mut [u8], l1: usize, p40: u64) {
+    let mut put = |at: usize, v: u64| ram[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    let (l2, l3) = (l1 + 0x1000, l1 + 0x2000);
+    put(l1 + 8, (B + l2 as u64) | 3);
+    put(l2, (B + l3 as u64) | 3);
+    for k in 0..(RAM / 0x1000) as u64 {
+        let pte = if k == 0x40 { p40 } else { B + k * 0x1000 };
+        put(l3 + 8 * k as usize, pte | 0x403);
+    }
+}
+
+/// Fills each RAM page at offset `page` with bytes `k * mul + 1`.
+fn fill_pages(ram: &mut [u8], pages: &[(usize, usize)]) {
+    for &(page, mul) in pages {
+        for (k, b) in ram[page..page + 0x1000].iter_mut().enumerate() {
+            *b = (k * mul + 1) as u8;
+        }
+    }
+}
+
 #[test]
 fn grouped_accesses_use_the_right_page_where_their_range_crosses_into_a_remapped_one() {
     // 4 KiB pages map RAM to itself, except VA page B + 0x40000 -> PA B + 0x70000
@@ -428,23 +452,8 @@ fn grouped_accesses_use_the_right_page_where_their_range_crosses_into_a_remapped
         0x40004000, 0, 0x00800019, 0,
     ];
     let init = |ram: &mut [u8]| {
-        let mut put = |at: usize, v: u64| ram[at..at + 8].copy_from_slice(&v.to_le_bytes());
-        put(0x4000 + 8, (B + 0x5000) | 3);
-        put(0x5000, (B + 0x6000) | 3);
-        for k in 0..(RAM / 0x1000) as u64 {
-            let pa = if k == 0x40 {
-                B + 0x70000
-            } else {
-                B + k * 0x1000
-            };
-            // A valid page, access flag set, EL1 read/write, MAIR attribute 0.
-            put(0x6000 + 8 * k as usize, pa | 0x403);
-        }
-        for (page, mul) in [(0x3f000, 7), (0x40000, 11), (0x70000, 13)] {
-            for (k, b) in ram[page..page + 0x1000].iter_mut().enumerate() {
-                *b = (k * mul + 1) as u8;
-            }
-        }
+        page_tables(ram, 0x4000, B + 0x70000);
+        fill_pages(ram, &[(0x3f000, 7), (0x40000, 11), (0x70000, 13)]);
     };
     let (c, _) = run_with(5, &prog, init);
     assert_eq!(c.x[1], 0x5600_0000, "ended by the SVC");
@@ -470,26 +479,10 @@ fn translated_loads_follow_tlbi_and_asid_changes() {
         0x40006200, 0, 0x40070c03, 0, 0x00040040, 0, 0x40007000, 0x00010000,
     ];
     let init = |ram: &mut [u8]| {
-        let mut put = |at: usize, v: u64| ram[at..at + 8].copy_from_slice(&v.to_le_bytes());
-        for l1 in [0x4000, 0x7000] {
-            let (l2, l3) = (l1 + 0x1000, l1 + 0x2000);
-            put(l1 + 8, (B + l2 as u64) | 3);
-            put(l2, (B + l3 as u64) | 3);
-            for k in 0..(RAM / 0x1000) as u64 {
-                // P's entries are not global (nG): each ASID has its own.
-                let pte = if k == 0x40 {
-                    (B + 0x3f000) | 0x800
-                } else {
-                    B + k * 0x1000
-                };
-                put(l3 + 8 * k as usize, pte | 0x403);
-            }
-        }
-        for (page, mul) in [(0x3f000, 7), (0x70000, 13)] {
-            for (k, b) in ram[page..page + 0x1000].iter_mut().enumerate() {
-                *b = (k * mul + 1) as u8;
-            }
-        }
+        // P's entries are not global (nG): each ASID has its own.
+        page_tables(ram, 0x4000, (B + 0x3f000) | 0x800);
+        page_tables(ram, 0x7000, (B + 0x3f000) | 0x800);
+        fill_pages(ram, &[(0x3f000, 7), (0x70000, 13)]);
     };
     let (c, _) = run_with(5, &prog, init);
     assert_eq!(c.x[1], 0x5600_0000, "ended by the SVC");
