@@ -167,14 +167,8 @@ impl Jit {
         let miss1 = a.jcc_fwd(Cc::Ne);
         a.bind(first);
         a.lea(true, R::RAX, mi(R::R12, R::RAX, 1, jc));
-        // The target's fetch entry in the TLB: offset ((va >> 12) & (TLB_SIZE - 1)) * 32.
-        if self.feats.bmi2 {
-            a.rorx(R::RCX, R::RDI, 7);
-        } else {
-            a.mov_rr(true, R::RCX, R::RDI);
-            a.sh_i(true, Sh::Shr, R::RCX, 7);
-        }
-        a.alu_ri(false, Alu::And, R::RCX, ((rt::TLB_SIZE - 1) << 5) as i32);
+        // The target's fetch entry in the TLB.
+        crate::translate::tlb_entry_offset(&mut a, R::RCX, R::RDI, self.feats.bmi2);
         a.mov_rr(true, R::RDX, R::RDI);
         a.alu_ri(true, Alu::And, R::RDX, !0xffci32);
         a.alu_rm(true, Alu::Cmp, R::RDX, mi(R::R13, R::RCX, 1, 16));

@@ -69,7 +69,6 @@ impl Features {
     }
 }
 
-/// Whether the translator emits helper `h` (with `imm`) inline for features `f`.
 /// IR rewrites for the host's instructions, run after `a64::opt::optimize`: with SHA-NI,
 /// SHA-256 rounds on the state in its layout (`a64::crypto::lower::fuse_sha256_rounds`;
 /// without it the rewritten forms would be more helper calls).
@@ -79,6 +78,7 @@ pub fn host_passes(b: &mut Block, f: Features) {
     }
 }
 
+/// Whether the translator emits helper `h` (with `imm`) inline for features `f`.
 fn inline_helper(h: &Helper, imm: u64, f: Features) -> bool {
     match h.name {
         "crypto::aes" => f.aes,
@@ -809,16 +809,47 @@ enum Probe {
 /// often, and then every access of the group probes again).
 const GROUP_SPAN: i64 = 512;
 
+/// `dst` = the offset of the TLB entry of the address in `va` (another register):
+/// ((va >> 12) & (TLB_SIZE - 1)) * 32 = (va >> 7) & mask (the bits a rotate brings in at
+/// the top are masked off). Also used by the lookup stub.
+pub(crate) fn tlb_entry_offset(a: &mut Asm, dst: R, va: R, bmi2: bool) {
+    if bmi2 {
+        a.rorx(dst, va, 7);
+    } else {
+        a.mov_rr(true, dst, va);
+        a.sh_i(true, Sh::Shr, dst, 7);
+    }
+    a.alu_ri(false, Alu::And, dst, ((rt::TLB_SIZE - 1) << 5) as i32);
+}
+
 /// The root [`probe_groups`] gives addresses computed from the PC (no temp has it).
 const PC_ROOT: u32 = u32::MAX;
+
+/// A group of [`probe_groups`]: accesses off `root` plus constants.
+#[derive(Clone, Copy)]
+struct Group {
+    root: u32,
+    write: bool,
+    /// Lowest and highest byte offset the accesses cover.
+    lo: i64,
+    hi: i64,
+    /// First and last access (op indices).
+    first: usize,
+    last: usize,
+    /// Accesses.
+    n: u32,
+    /// Still taking accesses (no system-register access or wider range since).
+    open: bool,
+    /// Its probe slot.
+    slot: Option<u8>,
+}
 
 /// Buffers of [`probe_groups`].
 #[derive(Default)]
 struct GroupScratch {
     /// Per temp: (root temp, byte offset) when the temp is the root plus a constant.
     base: Vec<(u32, i64)>,
-    /// Groups: root, write, lowest and highest byte offset, first and last op, size.
-    groups: Vec<(u32, bool, i64, i64, usize, usize, u32)>,
+    groups: Vec<Group>,
     /// Members: op, group, byte offset.
     members: Vec<(usize, usize, i64)>,
 }
@@ -836,8 +867,6 @@ fn probe_groups(b: &Block, paired: &[bool], g: &mut GroupScratch, out: &mut [Pro
     base.extend((0..b.temps.len() as u32).map(|t| (t, 0i64)));
     g.groups.clear();
     g.members.clear();
-    // Open groups: (root, write, group).
-    let mut open: Vec<(u32, bool, usize)> = Vec::new();
     let mut i = 0;
     while i < b.ops.len() {
         let op = b.ops[i];
@@ -868,30 +897,44 @@ fn probe_groups(b: &Block, paired: &[bool], g: &mut GroupScratch, out: &mut [Pro
                     base[dst.0 as usize] = (PC_ROOT, off);
                 }
             }
-            Op::SysRead { .. } | Op::SysWrite { .. } => open.clear(),
+            Op::SysRead { .. } | Op::SysWrite { .. } => {
+                g.groups.iter_mut().for_each(|gr| gr.open = false);
+            }
             Op::Load { addr, attr, .. } | Op::Store { addr, attr, .. }
                 if !attr.exclusive && !attr.unpriv && attr.align <= 1 =>
             {
                 let write = matches!(op, Op::Store { .. });
                 let (root, off) = base[addr.0 as usize];
                 let end = off + i64::from(attr.size) * step as i64 - 1;
-                let joined = open
+                let open = g
+                    .groups
                     .iter()
-                    .find(|o| o.0 == root && o.1 == write)
-                    .and_then(|o| {
-                        let gr = &mut g.groups[o.2];
-                        let (lo, hi) = (gr.2.min(off), gr.3.max(end));
-                        (hi - lo < GROUP_SPAN).then(|| {
-                            (gr.2, gr.3, gr.5, gr.6) = (lo, hi, i, gr.6 + 1);
-                            o.2
-                        })
-                    });
-                let k = joined.unwrap_or_else(|| {
-                    open.retain(|o| !(o.0 == root && o.1 == write));
-                    g.groups.push((root, write, off, end, i, i, 1));
-                    open.push((root, write, g.groups.len() - 1));
-                    g.groups.len() - 1
-                });
+                    .rposition(|gr| gr.open && gr.root == root && gr.write == write);
+                let k = match open {
+                    Some(k) if g.groups[k].hi.max(end) - g.groups[k].lo.min(off) < GROUP_SPAN => {
+                        let gr = &mut g.groups[k];
+                        (gr.lo, gr.hi) = (gr.lo.min(off), gr.hi.max(end));
+                        (gr.last, gr.n) = (i, gr.n + 1);
+                        k
+                    }
+                    _ => {
+                        if let Some(k) = open {
+                            g.groups[k].open = false;
+                        }
+                        g.groups.push(Group {
+                            root,
+                            write,
+                            lo: off,
+                            hi: end,
+                            first: i,
+                            last: i,
+                            n: 1,
+                            open: true,
+                            slot: None,
+                        });
+                        g.groups.len() - 1
+                    }
+                };
                 g.members.push((i, k, off));
             }
             _ => {}
@@ -900,25 +943,23 @@ fn probe_groups(b: &Block, paired: &[bool], g: &mut GroupScratch, out: &mut [Pro
     }
     // Probe slots: a group holds one from its first access to its last.
     let mut busy_until = [None::<usize>; rt::PROBE_SLOTS];
-    let mut slot_of = Vec::with_capacity(g.groups.len());
-    for gr in &g.groups {
-        let mut s = None;
-        if gr.6 >= 2 {
-            if let Some(k) = busy_until.iter().position(|u| u.is_none_or(|u| u < gr.4)) {
-                busy_until[k] = Some(gr.5);
-                s = Some(k as u8);
-            }
+    for gr in g.groups.iter_mut().filter(|gr| gr.n >= 2) {
+        if let Some(k) = busy_until
+            .iter()
+            .position(|u| u.is_none_or(|u| u < gr.first))
+        {
+            busy_until[k] = Some(gr.last);
+            gr.slot = Some(k as u8);
         }
-        slot_of.push(s);
     }
     for &(i, k, off) in &g.members {
         let gr = g.groups[k];
-        out[i] = match slot_of[k] {
+        out[i] = match gr.slot {
             None => Probe::Own,
-            Some(slot) if i == gr.4 => Probe::First {
+            Some(slot) if i == gr.first => Probe::First {
                 slot,
-                lo: (gr.2 - off) as i32,
-                hi: (gr.3 - off) as i32,
+                lo: (gr.lo - off) as i32,
+                hi: (gr.hi - off) as i32,
             },
             Some(slot) => Probe::Later { slot },
         };
@@ -3359,18 +3400,9 @@ impl Tr<'_> {
         self.tlb_tag_check(write)
     }
 
-    /// RAX = the offset of the TLB entry of the address in `va` (not RAX):
-    /// ((va >> 12) & (TLB_SIZE - 1)) * 32 = (va >> 7) & mask (the bits a rotate brings
-    /// in at the top are masked off).
+    /// RAX = the offset of the TLB entry of the address in `va` (not RAX).
     fn tlb_entry_offset(&mut self, va: R) {
-        if self.env.feats.bmi2 {
-            self.a.rorx(R::RAX, va, 7);
-        } else {
-            self.a.mov_rr(true, R::RAX, va);
-            self.a.sh_i(true, Sh::Shr, R::RAX, 7);
-        }
-        self.a
-            .alu_ri(false, Alu::And, R::RAX, ((rt::TLB_SIZE - 1) << 5) as i32);
+        tlb_entry_offset(&mut self.a, R::RAX, va, self.env.feats.bmi2);
     }
 
     /// Compares RCX (a page) with the read or write tag of the TLB entry at offset RAX;
@@ -3545,23 +3577,22 @@ impl Tr<'_> {
             ..attr
         };
         let ar = self.addr_reg(addr);
-        let miss = if load {
+        let (miss, reprobe) = if load {
             // Allocate first: a spill must happen on every path, not only on a hit.
             let r = [self.def(t[0]), self.def(t[1])];
-            let miss = self.probe_access(i, ar, both, false);
+            let probe = self.probe_access(i, ar, both, false);
             for (k, (d, r)) in t.into_iter().zip(r).enumerate() {
                 self.load_at(mi(R::RCX, ar, 1, k as i32 * i32::from(size)), d, r, size);
             }
-            miss
+            probe
         } else {
-            let miss = self.probe_access(i, ar, both, true);
+            let probe = self.probe_access(i, ar, both, true);
             for (k, src) in t.into_iter().enumerate() {
                 let hm = mi(R::RCX, ar, 1, k as i32 * i32::from(size));
                 self.store_at(hm, src, size);
             }
-            miss
+            probe
         };
-        let (miss, reprobe) = miss;
         let resume = self.a.pos();
         self.just_stored = None;
         let (live, live2) = if load {
