@@ -3,14 +3,22 @@
 and under our launcher, runs the workloads of /bin/bench in each through the serial
 console, checks them and prints a comparison table. Run through tests/bench/run.
 
-Both VMs are booted (one after the other), then each workload runs on one VM and then
-on the other, run after run, so that slow changes in the host's load weigh on both; the
-VM not being measured is stopped (SIGSTOP) meanwhile.
-Each workload is timed on the host by wall clock, from writing its command line to the
-console until its "@@END <name>" line arrives. openssl speed runs for a fixed time, so
-for sha256/aes the figure is the throughput openssl reports (bytes/s, 16 KiB blocks).
+Boot to power-off is timed first: each VM is started with hvarm.bench=off on its
+command line (its /init powers off at once) and timed from start to exit, run after
+run, one VM at a time. Then both VMs are booted (one after the other: boot to prompt),
+and each workload runs on one VM and then on the other, run after run, so that slow
+changes in the host's load weigh on both; the VM not being measured is stopped
+(SIGSTOP) meanwhile.
+
+Fixed-work workloads are timed on the host by wall clock: the guest prints "@@T0 <name>"
+just before the timed part and "@@T1 <name>" just after, and the driver takes the host
+time at which each line arrived on the console. openssl speed runs for a fixed time by
+the guest clock, so its rows are the rates openssl reports (bytes/s for 16 KiB blocks,
+or signatures/s); the guest's /proc/uptime over the same T0-T1 window, against the
+host's, checks that clock.
 """
 import argparse
+import bisect
 import hashlib
 import json
 import math
@@ -24,35 +32,86 @@ import time
 
 ESC = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
 PROMPT = "~ # "
+BOOT_OFF = "boot-off"
 
-# name, kind ("time": host seconds, lower is better; "rate": bytes/s, higher is
-# better), full size, quick size, what it does.
-UNITS = {"sh": "{} iterations", "gzip": "{} KiB", "xz": "{} KiB", "7z-a": "{} KiB",
-         "7z-b": "2^{}", "sha256": "{} s", "aes": "{} s"}
+# The rows of the table: row name, kind, guest command, full size, quick size, unit of
+# the size, what it does. Kinds: "time" = host seconds from @@T0 to @@T1, lower is
+# better; "Bps"/"ops" = the figure the tool reports (@@M: bytes/s, operations/s),
+# higher is better; "boot" = host seconds from starting the VM to its exit.
+# Several rows can share one command (openssl speed rsa2048 reports sign and verify).
 WORKLOADS = [
-    ("sh", "time", 100000, 20000, "busybox ash loop counting to N"),
-    ("gzip", "time", 2048, 512, "GNU gzip -9 + gunzip of N KiB, sha256 compared"),
-    ("xz", "time", 512, 128, "xz -6 + xz -d of N KiB, sha256 compared"),
-    ("7z-a", "time", 1024, 256, "7zz a (LZMA2 -mx5) + t + x of N KiB, sha256 compared"),
-    ("7z-b", "time", 30, 27, "7zz b -mmt1 -md18 -mtic=N (fixed work, self-checking)"),
-    ("sha256", "rate", 3, 1, "openssl speed sha256, 16 KiB blocks, N s"),
-    ("aes", "rate", 3, 1, "openssl speed -evp aes-128-cbc, 16 KiB blocks, N s"),
+    # integer
+    ("sh", "time", "sh", 100000, 20000, "{} iterations", "busybox ash loop counting to N"),
+    ("int64", "time", "int64", 500, 100, "{} ops", "stress-ng cpu int64, N bogo ops, --verify"),
+    ("sieve", "time", "sieve", 500, 100, "{} ops", "stress-ng cpu sieve, N bogo ops, --verify"),
+    ("sysbench-cpu", "time", "sysbench-cpu", 1500, 300, "{} events",
+     "sysbench cpu, primes below 10000, N events"),
+    ("7z-b", "time", "7z-b", 30, 27, "2^{}",
+     "7zz b -mmt1 -md18 -mtic=N (fixed work, self-checking)"),
+    # floating point, scalar and vector; integer SIMD
+    ("double", "time", "double", 250, 50, "{} ops", "stress-ng cpu double (scalar FP), --verify"),
+    ("trig", "time", "trig", 80, 20, "{} ops", "stress-ng cpu trig (libm sin/cos/tan), --verify"),
+    ("fft", "time", "fft", 200, 40, "{} ops", "stress-ng cpu fft (complex FP), --verify"),
+    ("matrixprod", "time", "matrixprod", 25, 5, "{} ops",
+     "stress-ng cpu matrixprod (vectorized FP), --verify"),
+    ("vecmath", "time", "vecmath", 1000, 200, "{} ops",
+     "stress-ng vecmath (128-bit integer vectors)"),
+    # compression, both ways
+    ("gzip-c", "time", "gzip-c", 2048, 512, "{} KiB", "GNU gzip -9 of N KiB"),
+    ("gzip-d", "time", "gzip-d", 20, 5, "{} x 1 MiB", "gzip -d of 1 MiB (packed), N times"),
+    ("xz-c", "time", "xz-c", 512, 128, "{} KiB", "xz -6 -T1 of N KiB"),
+    ("xz-d", "time", "xz-d", 20, 5, "{} x 1 MiB", "xz -d of 1 MiB (packed), N times"),
+    ("zstd-c", "time", "zstd-c", 512, 128, "{} KiB", "zstd -19 -T1 of N KiB"),
+    ("zstd-d", "time", "zstd-d", 40, 10, "{} x 1 MiB", "zstd -d of 1 MiB (packed), N times"),
+    ("bzip2-c", "time", "bzip2-c", 1024, 256, "{} KiB", "bzip2 -9 of N KiB"),
+    ("bzip2-d", "time", "bzip2-d", 5, 2, "{} x 1 MiB", "bzip2 -d of 1 MiB (packed), N times"),
+    ("7z-a", "time", "7z-a", 1024, 256, "{} KiB", "7zz a (LZMA2 -mx5) + t + x of N KiB"),
+    # crypto, as a TLS user meets it
+    ("sha1", "Bps", "sha1", 3, 1, "{} s", "openssl speed sha1, 16 KiB blocks"),
+    ("sha256", "Bps", "sha256", 3, 1, "{} s", "openssl speed sha256, 16 KiB blocks"),
+    ("sha512", "Bps", "sha512", 3, 1, "{} s", "openssl speed sha512, 16 KiB blocks"),
+    ("aes-128-cbc", "Bps", "aes-128-cbc", 3, 1, "{} s", "openssl speed -evp aes-128-cbc"),
+    ("aes-256-cbc", "Bps", "aes-256-cbc", 3, 1, "{} s", "openssl speed -evp aes-256-cbc"),
+    ("aes-128-gcm", "Bps", "aes-128-gcm", 3, 1, "{} s", "openssl speed -evp aes-128-gcm"),
+    ("chacha20-poly1305", "Bps", "chacha20-poly1305", 3, 1, "{} s",
+     "openssl speed -evp chacha20-poly1305"),
+    ("rsa2048-sign", "ops", "rsa2048", 3, 1, "{} s", "openssl speed rsa2048: signatures/s"),
+    ("rsa2048-verify", "ops", "rsa2048", 3, 1, "{} s", "openssl speed rsa2048: verifications/s"),
+    ("ecdsa-p256-sign", "ops", "ecdsap256", 3, 1, "{} s", "openssl speed ecdsap256: signatures/s"),
+    ("ecdsa-p256-verify", "ops", "ecdsap256", 3, 1, "{} s",
+     "openssl speed ecdsap256: verifications/s"),
+    # memory, interpreter, processes, boot
+    ("mem-write", "time", "mem-write", 4096, 1024, "{} MiB",
+     "sysbench memory write, 64 MiB blocks, N MiB"),
+    ("mem-read", "time", "mem-read", 4096, 1024, "{} MiB",
+     "sysbench memory read, 64 MiB blocks, N MiB"),
+    ("python", "time", "python", 2, 1, "{} rounds",
+     "python3 /bin/pybench.py N: objects, nbody, regex, json, strings"),
+    ("fork", "time", "fork", 200, 50, "{} rounds",
+     "shell pipeline with 6 processes (2 dynamic execs) per round"),
+    (BOOT_OFF, "boot", BOOT_OFF, 1, 1, "", "boot to power-off (hvarm.bench=off)"),
 ]
+# The metric a row takes from its command's @@M lines.
+METRIC = {"rsa2048-sign": "rsa2048/sign", "rsa2048-verify": "rsa2048/verify",
+          "ecdsa-p256-sign": "ecdsap256/sign", "ecdsa-p256-verify": "ecdsap256/verify"}
 DATA_FULL, DATA_QUICK = 2048, 512
-NEEDS_DATA = {"gzip", "xz", "7z-a"}
+NEEDS_DATA = {"gzip-c", "gzip-d", "xz-c", "xz-d", "zstd-c", "zstd-d", "bzip2-c", "bzip2-d", "7z-a"}
 
 
 class Console:
     """A guest on a pipe: reads everything into a buffer, logs it raw."""
 
-    def __init__(self, cmd, log_path):
-        self.log = open(log_path, "wb")
+    def __init__(self, cmd, log_path, mode="wb"):
+        self.log = open(log_path, mode)
         self.log.write(("# " + " ".join(cmd) + "\n").encode())
         self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, start_new_session=True)
         self.raw = b""
         self.text = ""   # escape sequences and \r removed
         self.eof = False
+        # (len(self.text) after a chunk, host time it arrived): when a line came.
+        self.ends = []
+        self.times = []
 
     def _pump(self, wait):
         if self.eof:
@@ -66,8 +125,16 @@ class Console:
                 return
             self.log.write(chunk)
             self.log.flush()
+            now = time.monotonic()
             self.raw += chunk
             self.text = ESC.sub(b"", self.raw).decode(errors="replace").replace("\r", "")
+            self.ends.append(len(self.text))
+            self.times.append(now)
+
+    def arrival(self, end):
+        """The host time at which text up to offset `end` had arrived."""
+        i = bisect.bisect_left(self.ends, end)
+        return self.times[min(i, len(self.times) - 1)] if self.times else None
 
     def wait_for(self, pred, timeout):
         """Waits until pred(self.text) holds; returns the host time it held, or None."""
@@ -107,20 +174,33 @@ class Console:
 
 
 def parse_result(name, text):
-    """Pulls the @@ lines of workload `name` out of its console output."""
-    res = {"verify": [], "metric": None, "guest_s": None, "status": None, "why": "", "info": []}
+    """Pulls the @@ lines of workload `name` out of its console output. Offsets of the
+    @@T0/@@T1 lines' ends (in `text`) go to "t0_end"/"t1_end", the guest uptimes they
+    carry to "g0"/"g1"."""
+    res = {"verify": [], "metrics": {}, "guest_s": None, "status": None, "why": "",
+           "info": []}
+    pos = 0
     for line in text.split("\n"):
+        end = pos + len(line)
+        pos = end + 1
         parts = line.strip().split(" ", 2)
-        if len(parts) < 2 or parts[1] != name:
+        if len(parts) < 2 or parts[1].split("/")[0] != name:
             continue
         rest = parts[2] if len(parts) > 2 else ""
         if parts[0] == "@@V":
             res["verify"].append(rest)
         elif parts[0] == "@@M":
             try:
-                res["metric"] = float(rest)
+                res["metrics"][parts[1]] = float(rest)
             except ValueError:
                 res["why"] = f"unparsable figure {rest!r}"
+        elif parts[0] in ("@@T0", "@@T1"):
+            k = parts[0][2:].lower()
+            res[k + "_end"] = end
+            try:
+                res["g" + k[1]] = float(rest)
+            except ValueError:
+                pass
         elif parts[0] == "@@G":
             try:
                 res["guest_s"] = float(rest)
@@ -139,12 +219,13 @@ def parse_result(name, text):
 class Side:
     """One VM: its console, its results, and whether it can still run workloads."""
 
-    def __init__(self, key, label, cmd, log_path):
+    def __init__(self, key, label, cmd, cmd_off, log_path):
         self.key = key
         self.label = label
         self.out = {"label": label, "cmd": cmd, "boot_s": None, "results": {}, "exit": None,
                     "features": "", "error": ""}
         self.cmd = cmd
+        self.cmd_off = cmd_off
         self.log_path = log_path
         self.con = None
         self.alive = False
@@ -165,6 +246,32 @@ class Side:
         self.alive = True
         print(f"[{self.label}] prompt after {self.out['boot_s']:.2f} s", file=sys.stderr,
               flush=True)
+
+    def boot_off(self, timeout, first):
+        """Boot to power-off: starts the VM with hvarm.bench=off and times it to its exit."""
+        log = self.log_path.replace(".log", "-off.log")
+        start = time.monotonic()
+        con = Console(self.cmd_off, log, "wb" if first else "ab")
+        deadline = start + timeout
+        while con.p.poll() is None and time.monotonic() < deadline:
+            con._pump(0.02)
+        code = con.p.poll()
+        end = time.monotonic()
+        r = {"status": "PASS", "why": "", "verify": [], "metrics": {}, "size": 1}
+        if code is None:
+            r.update(status="TIMEOUT", why=f"no exit within {timeout:g} s", host_s=None)
+        code = con.close(5)
+        if r["status"] == "PASS":
+            r["host_s"] = end - start
+            if code != 0:
+                r.update(status="FAIL", why=f"exit status {code}")
+            elif "hvarm bench: powering off" not in con.text:
+                r.update(status="FAIL", why="no 'hvarm bench: powering off' line")
+            r["verify"] = ["powered off" if "hvarm bench: powering off" in con.text else "?"]
+        self.out["results"].setdefault(BOOT_OFF, []).append(r)
+        shown = f"{r['host_s']:.2f} s" if r.get("host_s") else ""
+        print(f"[{self.label}] {BOOT_OFF}: {r['status']} {shown} {r['why']}".rstrip(),
+              file=sys.stderr, flush=True)
 
     def run(self, name, size, timeout):
         """Runs one workload and records its result."""
@@ -196,19 +303,27 @@ class Side:
                 self.alive = False
                 out["error"] = f"guest unresponsive after {name} {why}"
             return
-        host_s = t - sent
         seg = con.text[mark:]
         r = parse_result(name, seg)
-        r["host_s"] = host_s
+        r["total_s"] = t - sent   # command line sent -> @@END arrived
         r["size"] = size
+        host_s = None
+        if "t0_end" in r and "t1_end" in r:
+            host_s = con.arrival(mark + r["t1_end"]) - con.arrival(mark + r["t0_end"])
+            if "g0" in r and "g1" in r:
+                r["window_guest_s"] = r["g1"] - r["g0"]
+        r["host_s"] = host_s
         if r["status"] is None:
             r["status"] = "FAIL"
             r["why"] = "no @@PASS/@@FAIL line"
+        elif host_s is None and name not in ("info", "data"):
+            r["status"] = "FAIL"
+            r["why"] = "no @@T0/@@T1 lines"
         if name == "info":
             out["features"] = "; ".join(r["info"])
         out["results"].setdefault(key, []).append(r)
-        shown = (f"{r['metric'] / 1e6:.1f} MB/s" if name in ("sha256", "aes") and r["metric"]
-                 else f"{host_s:.2f} s")
+        shown = " ".join(f"{k}={v:.6g}" for k, v in r["metrics"].items())
+        shown = (f"{host_s:.2f} s " if host_s is not None else "") + shown
         print(f"[{label}] {name} {size}: {r['status']} {shown}"
               f"{' (guest clock ' + format(r['guest_s'], '.2f') + ' s)' if r['guest_s'] is not None else ''}"
               f"{' ' + r['why'] if r['why'] else ''}", file=sys.stderr, flush=True)
@@ -251,6 +366,11 @@ def run_sides(sides, plan, runs, timeout, boot_timeout):
         side.resume()
 
     try:
+        if any(name == BOOT_OFF for name, _ in plan):
+            for i in range(runs):
+                for side in sides:
+                    side.boot_off(boot_timeout, i == 0)
+        plan = [(name, size) for name, size in plan if name != BOOT_OFF]
         for side in sides:
             only(side)
             side.boot(boot_timeout)
@@ -268,24 +388,25 @@ def run_sides(sides, plan, runs, timeout, boot_timeout):
     return {side.key: side.out for side in sides}
 
 
-def best(results, kind):
+def best(results, kind, metric):
     """Best figure over the passing runs: lowest time or highest rate."""
     ok = [r for r in results if r.get("status") == "PASS"]
-    if not ok:
-        return None
-    if kind == "time":
-        return min(r["host_s"] for r in ok)
-    vals = [r["metric"] for r in ok if r.get("metric")]
+    if kind in ("time", "boot"):
+        vals = [r["host_s"] for r in ok if r.get("host_s") is not None]
+        return min(vals) if vals else None
+    vals = [r["metrics"][metric] for r in ok if r["metrics"].get(metric)]
     return max(vals) if vals else None
 
 
 def fmt(v, kind):
     if v is None:
         return "-"
-    if kind == "time":
+    if kind in ("time", "boot"):
         return f"{v:.2f} s"
     if kind == "mips":
         return f"{v:.0f} MIPS"
+    if kind == "ops":
+        return f"{v:.1f} /s"
     return f"{v / 1e6:.1f} MB/s"
 
 
@@ -304,30 +425,38 @@ def main():
     ap.add_argument("-m", "--memory", default="512M")
     ap.add_argument("--vm", choices=["both", "qemu", "ours"], default="both")
     ap.add_argument("--outdir", required=True)
+    ap.add_argument("--bootargs", default="console=ttyAMA0 rdinit=/init",
+                    help="the image's kernel command line (boot-off appends hvarm.bench=off)")
     a = ap.parse_args()
     if a.runs < 1:
         ap.error("--runs must be at least 1")
     names = [w[0] for w in WORKLOADS]
+    cmds = {w[2] for w in WORKLOADS}
     only = [n for n in a.only.split(",") if n] if a.only else names
     for n in only:
-        if n not in names:
+        if n not in names and n not in cmds:
             ap.error(f"unknown workload {n} (known: {', '.join(names)})")
-    sel = [w for w in WORKLOADS if w[0] in only]
+    # A command name (rsa2048) selects all its rows.
+    sel = [w for w in WORKLOADS if w[0] in only or w[2] in only]
     plan = []
-    if any(w[0] in NEEDS_DATA for w in sel):
+    if any(w[2] in NEEDS_DATA for w in sel):
         plan.append(("data", DATA_QUICK if a.quick else DATA_FULL))
-    plan += [(w[0], w[3] if a.quick else w[2]) for w in sel]
+    for w in sel:
+        step = (w[2], w[4] if a.quick else w[3])
+        if step not in plan:
+            plan.append(step)
 
     os.makedirs(a.outdir, exist_ok=True)
+    off = a.bootargs + " hvarm.bench=off"
     sides = []
     if a.vm in ("both", "qemu"):
-        sides.append(("qemu", "qemu-system-aarch64",
-                      ["bash", a.qemu_ref, "--guest", a.image, "-m", a.memory]))
+        q = ["bash", a.qemu_ref, "--guest", a.image, "-m", a.memory]
+        sides.append(("qemu", "qemu-system-aarch64", q, q + ["--append", off]))
     if a.vm in ("both", "ours"):
         cmd = [a.launcher, "--guest", a.image, "-m", a.memory]
         if a.engine:
             cmd += ["--engine", a.engine]
-        sides.append(("ours", "this project", cmd))
+        sides.append(("ours", "this project", cmd, cmd + ["--append", off]))
     # What our side runs, recorded before it starts (binaries get rebuilt under us).
     bins = []
     if a.vm in ("both", "ours"):
@@ -338,8 +467,10 @@ def main():
                     digest = hashlib.sha256(f.read()).hexdigest()[:12]
                 stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(st.st_mtime))
                 bins.append(f"{what} {path} (built {stamp} UTC, sha256 {digest}...)")
-    got = run_sides([Side(key, label, cmd, os.path.join(a.outdir, f"console-{key}.log"))
-                     for key, label, cmd in sides], plan, a.runs, a.timeout, a.boot_timeout)
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    got = run_sides([Side(key, label, cmd, cmd_off, os.path.join(a.outdir, f"console-{key}.log"))
+                     for key, label, cmd, cmd_off in sides], plan, a.runs, a.timeout,
+                    a.boot_timeout)
 
     # ---- checks ------------------------------------------------------------------
     problems = []
@@ -364,45 +495,47 @@ def main():
                 problems.append(f"{name}: outputs differ: qemu {qv[0]} / ours {ov[0]}")
 
     # ---- table -------------------------------------------------------------------
-    def side_val(key, name, kind):
+    def side_val(key, cmd, kind, metric):
         if key not in got:
             return None
-        rs = got[key]["results"].get(name, [])
-        if kind == "mips":
-            vals = [r["metric"] for r in rs if r.get("status") == "PASS" and r.get("metric")]
-            return max(vals) if vals else None
-        return best(rs, kind)
+        return best(got[key]["results"].get(cmd, []), kind, metric)
 
-    def cell(key, name, v, kind):
+    def cell(key, cmd, v, kind):
         """The figure, else why there is none (FAIL, TIMEOUT, NOT RUN...)."""
         if v is not None:
             return fmt(v, kind)
-        bad = [r["status"] for r in got.get(key, {}).get("results", {}).get(name, [])
+        bad = [r["status"] for r in got.get(key, {}).get("results", {}).get(cmd, [])
                if r.get("status") != "PASS"]
         return bad[0] if bad else "-"
 
     rows = []
-    speedups = []
+    speedups = []   # (speedup, row)
     qb = got.get("qemu", {}).get("boot_s")
     ob = got.get("ours", {}).get("boot_s")
-    rows.append(("boot to prompt", fmt(qb, "time"), fmt(ob, "time"),
+    rows.append(("boot to prompt *", fmt(qb, "time"), fmt(ob, "time"),
                  f"{qb / ob:.2f}x" if qb and ob else "-"))
-    for name, kind, full, quick, _ in sel:
+    for row, kind, cmd, full, quick, unit, _ in sel:
         size = quick if a.quick else full
-        qv, ov = side_val("qemu", name, kind), side_val("ours", name, kind)
+        metric = METRIC.get(row, cmd)
+        qv, ov = side_val("qemu", cmd, kind, metric), side_val("ours", cmd, kind, metric)
         sp = None
         if qv and ov:
-            sp = qv / ov if kind == "time" else ov / qv
-            speedups.append(sp)
-        rows.append((f"{name} ({UNITS[name].format(size)})", cell("qemu", name, qv, kind),
-                     cell("ours", name, ov, kind),
+            sp = qv / ov if kind in ("time", "boot") else ov / qv
+            speedups.append((sp, row))
+        label = f"{row} ({unit.format(size)})" if unit else row
+        rows.append((label, cell("qemu", cmd, qv, kind), cell("ours", cmd, ov, kind),
                      f"{sp:.2f}x" if sp else "-"))
-        if name == "7z-b":
-            qm, om = side_val("qemu", name, "mips"), side_val("ours", name, "mips")
+        if row == "7z-b":
+            qm, om = side_val("qemu", cmd, "mips", cmd), side_val("ours", cmd, "mips", cmd)
             rows.append(("7z-b rating, guest clock *", fmt(qm, "mips"), fmt(om, "mips"),
                          f"{om / qm:.2f}x" if qm and om else "-"))
-    gm = math.exp(sum(math.log(s) for s in speedups) / len(speedups)) if speedups else None
-    rows.append(("geometric mean (workloads)", "", "", f"{gm:.3f}x" if gm else "-"))
+    gm = (math.exp(sum(math.log(s) for s, _ in speedups) / len(speedups))
+          if speedups else None)
+    rows.append((f"geometric mean ({len(speedups)} workloads)", "", "",
+                 f"{gm:.3f}x" if gm else "-"))
+    slow = sorted(speedups)
+    if slow:
+        rows.append((f"slowest: {slow[0][1]}", "", "", f"{slow[0][0]:.2f}x"))
     head = ("workload", "qemu-system-aarch64", "this project", "speedup")
     widths = [max(len(r[i]) for r in rows + [head]) for i in range(4)]
     lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |",
@@ -411,23 +544,30 @@ def main():
         lines.append("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |")
     mode = "quick" if a.quick else "full"
     lines.append("")
-    lines.append(f"mode {mode}, {a.runs} run(s) each (best counts), -m {a.memory}; speedup = "
-                 "qemu time / ours (MB/s: ours / qemu); > 1 means we are faster.")
-    if any(w[0] == "7z-b" for w in sel):
-        lines.append("* not in the geometric mean: 7-Zip's own rating, measured by the guest's clock.")
-    # The guest clock against the host's, over the timed workloads: a skewed guest
-    # timer would distort the openssl and 7-Zip figures.
+    lines.append(f"started {started}; mode {mode}, {a.runs} run(s) each (best counts), "
+                 f"-m {a.memory}; speedup = qemu time / ours (MB/s, /s: ours / qemu); "
+                 "> 1 means we are faster.")
+    lines.append("* not in the geometric mean: boot to prompt (measured once, and inside "
+                 "boot-off), 7-Zip's own rating (by the guest's clock).")
+    if slow:
+        lines.append("slowest five: " + ", ".join(f"{r} {s:.2f}x" for s, r in slow[:5]))
+    # The guest clock against the host's over the T0-T1 windows: a skewed guest timer
+    # would distort the openssl and 7-Zip figures, which use the guest clock.
     for key, side in got.items():
-        g = h = 0.0
-        for name, kind, *_ in sel:
-            if kind != "time":
-                continue
-            for r in side["results"].get(name, []):
-                if r.get("status") == "PASS" and r.get("guest_s") is not None:
-                    g += r["guest_s"]
-                    h += r["host_s"]
-        if h > 0:
-            lines.append(f"{side['label']}: guest clock / host clock over the timed workloads = {g / h:.3f}")
+        for what, kinds in (("fixed-work", ("time",)), ("openssl speed", ("Bps", "ops"))):
+            g = h = 0.0
+            done = set()
+            for row, kind, cmd, *_ in sel:
+                if kind not in kinds or cmd in done:
+                    continue
+                done.add(cmd)
+                for r in side["results"].get(cmd, []):
+                    if r.get("status") == "PASS" and r.get("window_guest_s") is not None:
+                        g += r["window_guest_s"]
+                        h += r["host_s"]
+            if h > 0:
+                lines.append(f"{side['label']}: guest clock / host clock over the {what} "
+                             f"windows = {g / h:.3f}")
     if "ours" in got:
         got["ours"]["binaries"] = bins
         if bins:
@@ -444,9 +584,9 @@ def main():
     with open(os.path.join(a.outdir, "table.md"), "w") as f:
         f.write(table + "\n")
     with open(os.path.join(a.outdir, "results.json"), "w") as f:
-        json.dump({"mode": mode, "runs": a.runs, "memory": a.memory, "sides": got,
-                   "speedups": speedups, "geomean": gm, "problems": problems}, f, indent=1,
-                  default=str)
+        json.dump({"started": started, "mode": mode, "runs": a.runs, "memory": a.memory,
+                   "sides": got, "speedups": speedups, "geomean": gm,
+                   "problems": problems}, f, indent=1, default=str)
     print(f"\nlogs: {a.outdir}/console-*.log, results.json, table.md", file=sys.stderr)
     sys.exit(1 if problems else 0)
 
