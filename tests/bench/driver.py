@@ -443,7 +443,7 @@ def main():
     sel = [w for w in WORKLOADS if w[0] in only or w[2] in only]
     if a.cpython_tests:
         n = ("all" if a.cpython_tests == "all" else
-             f"{len(a.cpython_tests.split(','))} tests")
+             f"{sum(t.startswith('test_') for t in a.cpython_tests.split(','))} tests")
         sel = [("cpython-tests", "time", "cpython-tests", a.cpython_tests, a.cpython_tests,
                 n, "python3 -m test")]
     plan = []
