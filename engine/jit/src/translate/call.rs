@@ -5,41 +5,30 @@
 use super::*;
 
 impl Tr<'_> {
-    /// Lowers `Op::Call` (op `i`): inline when [`inline_helper`] says so, otherwise a
-    /// call through `Rt::helper`.
-    pub(super) fn call(
-        &mut self,
-        i: usize,
-        dst: Option<Temp>,
-        helper: &'static Helper,
-        args: [Temp; 3],
-        nargs: u8,
-        imm: u64,
-    ) {
-        match dst {
-            Some(dst) if inline_helper(helper, imm, self.env.feats) => {
-                if helper.name == "crypto::aes" {
-                    self.aes(i, dst, args, imm)
-                } else if helper.name.starts_with("simd::") {
-                    self.simd(dst, helper, args, imm)
-                } else {
-                    self.sha(dst, helper, args, imm)
-                }
+    /// Lowers `Op::Call` (op `i`, which must be one): inline when [`inline_helper`] says
+    /// so, otherwise a call through `Rt::helper`.
+    pub(super) fn call(&mut self, i: usize) {
+        let Op::Call {
+            dst,
+            helper,
+            args,
+            nargs,
+            imm,
+        } = self.b.ops[i]
+        else {
+            return;
+        };
+        if let Some(dst) = dst.filter(|_| inline_helper(helper, imm, self.env.feats)) {
+            if helper.name == "crypto::aes" {
+                self.aes(i, dst, args, imm)
+            } else if helper.name.starts_with("simd::") {
+                self.simd(dst, helper, args, imm)
+            } else {
+                self.sha(dst, helper, args, imm)
             }
-            _ => self.call_helper(i, dst, helper, args, nargs, imm),
+            return;
         }
-    }
-
-    /// The out-of-line call of `helper` through `Rt::helper`.
-    fn call_helper(
-        &mut self,
-        i: usize,
-        dst: Option<Temp>,
-        helper: &'static Helper,
-        args: [Temp; 3],
-        nargs: u8,
-        imm: u64,
-    ) {
+        // Out of line, through `Rt::helper`.
         let f = self.env.rt.helper;
         let h = helper as *const Helper as u64;
         self.call_site(
