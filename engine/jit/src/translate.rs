@@ -43,6 +43,11 @@ pub struct Features {
     pub bmi2: bool,
     /// BMI1 (TZCNT for RBIT + CLZ).
     pub bmi1: bool,
+    /// Scalar FP on the host's SSE unit ([`hostfp`]; SSE2, always there: off only to
+    /// measure or compare).
+    pub host_fp: bool,
+    /// FMA3 with the OS saving the AVX state (the FMADD family on the host).
+    pub fma: bool,
 }
 
 impl Features {
@@ -65,6 +70,8 @@ impl Features {
             flag_pext: crate::fast_pext(bmi2),
             bmi2,
             bmi1: l7 & (1 << 3) != 0,
+            host_fp: true,
+            fma: hostfp::fma_usable(l1),
         }
     }
 }
@@ -85,6 +92,7 @@ fn inline_helper(h: &Helper, imm: u64, f: Features) -> bool {
         "crypto::sha3" => f.sha && (4..=6).contains(&imm),
         "crypto::sha2" => f.sha && imm == 2,
         "crypto::sha256x" => f.sha,
+        n if n.starts_with("fp::") => hostfp::inline(h, imm, f),
         _ => crate::simd::inline(h, imm, f),
     }
 }
@@ -2282,11 +2290,13 @@ impl Tr<'_> {
                 dst: Some(dst),
                 helper,
                 args,
+                nargs,
                 imm,
-                ..
             } if inline_helper(helper, imm, self.env.feats) => {
                 if helper.name.starts_with("simd::") {
                     self.simd(dst, helper, args, imm)
+                } else if helper.name.starts_with("fp::") {
+                    self.host_fp(i, dst, helper, args, nargs, imm)
                 } else {
                     self.sha(dst, helper, args, imm)
                 }
@@ -4141,6 +4151,8 @@ fn imm_fit(v: u64, w: bool) -> Option<i32> {
         (v <= u32::MAX as u64).then_some(v as u32 as i32)
     }
 }
+
+pub(crate) mod hostfp;
 
 #[cfg(test)]
 mod codegen_tests;

@@ -1,0 +1,441 @@
+//! Scalar floating point on the host's SSE unit, bit-exact with the softfloat.
+//!
+//! The FP helpers (`a64::fp::lower`: `fp::s2`, `fp::s1`, `fp::s3`, `fp::cmp`, `fp::cvt`,
+//! `fp::toint`, `fp::fromint`) that have a host instruction with the same IEEE result
+//! run as that instruction, under an MXCSR with FPCR's rounding mode, every exception
+//! masked and FTZ/DAZ off (`Ctx::mxcsr`, indexed by FPCR.RMode). Where Arm and x86 can
+//! differ, the operation is redone by the helper (the softfloat, still the reference)
+//! on the original operands, in code placed beside the fast path:
+//!
+//! * a NaN result (Arm's NaN propagation and default NaN are not x86's);
+//! * MXCSR.IE (invalid: the NaN or saturated result is Arm's to choose), DE (a denormal
+//!   operand: FPCR.FZ flushes it and sets IDC), UE (a tiny inexact result: Arm detects
+//!   tininess before rounding, x86 after, and FZ flushes differently);
+//! * a result that is denormal or ±min-normal (covers an exact denormal result under
+//!   FZ, and a result x86 rounded up to the smallest normal that Arm calls tiny).
+//!
+//! Otherwise the result is the host's and MXCSR.ZE/OE/PE go to FPSR.DZC/OFC/IXC (MXCSR
+//! bits 2, 3, 5 are FPSR bits 1, 2, 4 shifted left by one). MXCSR is loaded before each
+//! host op, so translated code never depends on what it held; the entry stub saves the
+//! host's MXCSR and the epilogue restores it (`cache::Jit::write_stubs`).
+
+use super::*;
+use a64::fp::vec::{Op1, Op2};
+
+/// MXCSR by FPCR.RMode (RN, RP, RM, RZ): exceptions masked, RC = nearest, up, down,
+/// zero.
+pub const MXCSR_BY_RMODE: [u32; 4] = [0x1f80, 0x1f80 | 2 << 13, 0x1f80 | 1 << 13, 0x1f80 | 3 << 13];
+
+/// MXCSR flags that send an operation to the softfloat: IE, DE, UE.
+const MX_SLOW: i32 = 0x13;
+/// Only IE and DE (operations that cannot underflow: compares, conversions to integer).
+const MX_SLOW_NO_UE: i32 = 0x03;
+
+/// Whether FMA3 may be used, from CPUID leaf 1's ECX: FMA, AVX and OSXSAVE set, and
+/// XCR0 enabling the SSE and AVX state (the VEX forms need the OS to save YMM).
+pub fn fma_usable(l1_ecx: u32) -> bool {
+    let (fma, osxsave, avx) = (1 << 12, 1 << 27, 1 << 28);
+    if l1_ecx & (fma | osxsave | avx) != fma | osxsave | avx {
+        return false;
+    }
+    let xcr0: u32;
+    // SAFETY: XGETBV with ECX = 0 reads XCR0; it exists (and may run in ring 3) when
+    // CPUID reports OSXSAVE, checked above. It touches no memory.
+    unsafe {
+        core::arch::asm!("xgetbv", in("ecx") 0u32, out("eax") xcr0, out("edx") _,
+            options(nomem, nostack, preserves_flags));
+    }
+    xcr0 & 6 == 6
+}
+
+/// An operation the host does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HostOp {
+    /// addsd/subsd/mulsd/divsd (the opcode byte); `neg`: FNMUL (negate the result).
+    Arith { opc: u8, neg: bool },
+    /// sqrtsd.
+    Sqrt,
+    /// FMADD family: addend, then the factors (negated as the flags say).
+    Fma { neg_a: bool, neg_n: bool },
+    /// FRINT* with ROUNDSD's immediate.
+    Rint { imm: u8 },
+    /// FCMP/FCMPE (`signal`: comisd).
+    Cmp { signal: bool },
+    /// FCVT between single and double (`double`: the destination's format is D).
+    Cvt,
+    /// SCVTF/UCVTF from a `width`-bit integer.
+    FromInt { unsigned: bool, width: u32 },
+    /// FCVT*S/U to a `width`-bit integer; `mode`: the fixed MXCSR entry (RMode order),
+    /// or None for FPCR's.
+    ToInt {
+        unsigned: bool,
+        width: u32,
+        mode: Option<u8>,
+    },
+}
+
+/// The decoded operation of a helper call: op and whether the (source) format is D.
+pub(crate) fn classify(h: &Helper, imm: u64, f: Features) -> Option<(HostOp, bool)> {
+    // Format codes of a64::fp::lower: 0 H, 1 S, 2 D.
+    let fmt = |c: u64| match c & 3 {
+        1 => Some(false),
+        2 => Some(true),
+        _ => None,
+    };
+    // Rounding codes: 0 TieEven, 1 PosInf, 2 NegInf, 3 Zero, 7 FPCR; as MXCSR entries.
+    let rmode = |c: u64| match c & 7 {
+        0 => Some(Some(0)),
+        1 => Some(Some(1)),
+        2 => Some(Some(2)),
+        3 => Some(Some(3)),
+        7 => Some(None),
+        _ => None,
+    };
+    match h.name {
+        "fp::s2" => {
+            let d = fmt(imm >> 8)?;
+            let (opc, neg) = match Op2::from_u8(imm as u8)? {
+                Op2::Add => (0x58, false),
+                Op2::Sub => (0x5c, false),
+                Op2::Mul => (0x59, false),
+                Op2::Div => (0x5e, false),
+                Op2::Nmul => (0x59, true),
+                _ => return None,
+            };
+            Some((HostOp::Arith { opc, neg }, d))
+        }
+        "fp::s1" => {
+            let d = fmt(imm >> 8)?;
+            let op = match Op1::from_u8(imm as u8)? {
+                Op1::Sqrt => HostOp::Sqrt,
+                // ROUNDSD: bits 1..0 the mode (0 nearest, 1 down, 2 up, 3 zero), bit 2
+                // MXCSR's mode instead, bit 3 no precision exception.
+                Op1::RintN if f.sse41 => HostOp::Rint { imm: 8 },
+                Op1::RintM if f.sse41 => HostOp::Rint { imm: 9 },
+                Op1::RintP if f.sse41 => HostOp::Rint { imm: 10 },
+                Op1::RintZ if f.sse41 => HostOp::Rint { imm: 11 },
+                Op1::RintI if f.sse41 => HostOp::Rint { imm: 12 },
+                Op1::RintX if f.sse41 => HostOp::Rint { imm: 4 },
+                _ => return None,
+            };
+            Some((op, d))
+        }
+        "fp::s3" if f.fma => Some((
+            HostOp::Fma {
+                neg_a: imm >> 8 & 1 != 0,
+                neg_n: imm >> 9 & 1 != 0,
+            },
+            fmt(imm)?,
+        )),
+        "fp::cmp" => Some((
+            HostOp::Cmp {
+                signal: imm >> 8 & 1 != 0,
+            },
+            fmt(imm)?,
+        )),
+        "fp::cvt" => {
+            let (from, to) = (fmt(imm)?, fmt(imm >> 4)?);
+            (from != to && rmode(imm >> 8)?.is_none()).then_some((HostOp::Cvt, from))
+        }
+        "fp::fromint" => {
+            let d = fmt(imm)?;
+            let width = (imm >> 16 & 0xff) as u32;
+            let ok = imm >> 24 & 0xff == 0 && matches!(width, 32 | 64);
+            ok.then_some((
+                HostOp::FromInt {
+                    unsigned: imm >> 8 & 1 != 0,
+                    width,
+                },
+                d,
+            ))
+        }
+        "fp::toint" => {
+            let d = fmt(imm)?;
+            let width = (imm >> 16 & 0xff) as u32;
+            let ok = imm >> 24 & 0xff == 0 && matches!(width, 32 | 64);
+            ok.then_some((
+                HostOp::ToInt {
+                    unsigned: imm >> 8 & 1 != 0,
+                    width,
+                    mode: rmode(imm >> 4)?,
+                },
+                d,
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// Whether the helper call is done on the host FPU (with the softfloat beside it).
+pub(crate) fn inline(h: &Helper, imm: u64, f: Features) -> bool {
+    f.host_fp && classify(h, imm, f).is_some()
+}
+
+/// Scalar prefix: F2 for double, F3 for single.
+fn pre(d: bool) -> &'static [u8] {
+    if d {
+        &[0xf2]
+    } else {
+        &[0xf3]
+    }
+}
+
+impl Tr<'_> {
+    /// Host FP op `i` (`inline` said yes): the fast path, and the helper call it falls
+    /// back to, which rejoins it.
+    pub(super) fn host_fp(
+        &mut self,
+        i: usize,
+        dst: Temp,
+        h: &'static Helper,
+        args: [Temp; 3],
+        nargs: u8,
+        imm: u64,
+    ) {
+        let Some((op, d)) = classify(h, imm, self.env.feats) else {
+            return;
+        };
+        // Allocate first: a spill must happen on both paths.
+        let r = self.def(dst);
+        self.x0_dirty = true;
+        let mut slow: Vec<Fixup> = Vec::new();
+        // MXCSR: FPCR's rounding, or the instruction's own.
+        match op {
+            HostOp::ToInt { mode: Some(k), .. } => {
+                self.a.ldmxcsr(m(R::R12, off::MXCSR + 4 * i32::from(k)));
+            }
+            _ => {
+                self.a.load(4, R::RDX, m(R::RBP, off::FPCR));
+                self.a.sh_i(false, Sh::Shr, R::RDX, 22);
+                self.a.alu_ri(false, Alu::And, R::RDX, 3);
+                self.a.ldmxcsr(mi(R::R12, R::RDX, 4, off::MXCSR));
+            }
+        }
+        let p = pre(d);
+        // The result format (for the result checks).
+        let mut rd = d;
+        let mut float_result = true;
+        let mut mask = MX_SLOW;
+        match op {
+            HostOp::Arith { opc, .. } => {
+                self.fp_in(0, args[0], d);
+                self.fp_in(1, args[1], d);
+                self.a.fp_rr(p, &[0x0f, opc], 0, 1);
+                if opc == 0x5e {
+                    // ZE takes precedence over DE: a denormal dividend (0 under FZ).
+                    mask |= 4;
+                }
+            }
+            HostOp::Sqrt => {
+                self.fp_in(1, args[0], d);
+                self.a.fp_rr(p, &[0x0f, 0x51], 0, 1);
+            }
+            HostOp::Fma { neg_a, neg_n } => {
+                self.fp_in(0, args[0], d);
+                self.fp_in(1, args[1], d);
+                self.fp_in(2, args[2], d);
+                // 231 forms: xmm0 = ±(xmm1 * xmm2) ± xmm0; negating the product is
+                // negating the first factor.
+                let opc = match (neg_n, neg_a) {
+                    (false, false) => 0xb9, // vfmadd231
+                    (false, true) => 0xbb,  // vfmsub231
+                    (true, false) => 0xbd,  // vfnmadd231
+                    (true, true) => 0xbf,   // vfnmsub231
+                };
+                self.a.vex_rrr(2, 1, d, opc, 0, 1, 2);
+            }
+            HostOp::Rint { imm } => {
+                // ROUNDSD raises no DE: a denormal operand (flushed under FZ) is
+                // caught on the way in.
+                let x = self.get(args[0], R::RCX);
+                self.a.mov_rr(true, R::RDX, x);
+                self.tiny_check(R::RDX, d, &mut slow);
+                self.fp_in_reg(1, x, d);
+                let opc = if d { 0x0b } else { 0x0a };
+                self.a.sse_rri(&[0x0f, 0x3a, opc], 0, 1, imm);
+            }
+            HostOp::Cmp { signal } => {
+                self.fp_in(0, args[0], d);
+                self.fp_in(1, args[1], d);
+                let opc = if signal { 0x2f } else { 0x2e };
+                let pp: &[u8] = if d { &[0x66] } else { &[] };
+                self.a.fp_rr(pp, &[0x0f, opc], 0, 1);
+                // A NaN hides DE (a denormal beside it): unordered goes to the softfloat.
+                slow.push(self.a.jcc_fwd(Cc::P));
+                // NZCV by outcome: greater 0010, less 1000, equal 0110, unordered 0011
+                // (x86: ZF PF CF = 000, 001, 100, 111). MOV leaves the flags alone.
+                self.a.mov_ri(R::RCX, 0x2);
+                self.a.mov_ri(R::RDX, 0x8);
+                self.a.cmov(false, Cc::B, R::RCX, R::RDX);
+                self.a.mov_ri(R::RDX, 0x6);
+                self.a.cmov(false, Cc::E, R::RCX, R::RDX);
+                self.a.mov_ri(R::RDX, 0x3);
+                self.a.cmov(false, Cc::P, R::RCX, R::RDX);
+                self.a.sh_i(false, Sh::Shl, R::RCX, 28);
+                float_result = false;
+                // IE hides DE (a NaN beside a denormal): both go to the softfloat.
+                mask = MX_SLOW_NO_UE;
+            }
+            HostOp::Cvt => {
+                self.fp_in(1, args[0], d);
+                // cvtsd2ss / cvtss2sd.
+                self.a.fp_rr(p, &[0x0f, 0x5a], 0, 1);
+                rd = !d;
+            }
+            HostOp::FromInt { unsigned, width } => {
+                let x = self.get(args[0], R::RCX);
+                let w = match (unsigned, width) {
+                    (false, 32) => false,
+                    (false, _) => true,
+                    (true, 32) => {
+                        // Zero-extended, converted as a (positive) 64-bit integer.
+                        self.a.mov_rr(false, R::RCX, x);
+                        true
+                    }
+                    (true, _) => {
+                        self.a.test_rr(true, x, x);
+                        slow.push(self.a.jcc_fwd(Cc::S));
+                        true
+                    }
+                };
+                let x = if unsigned && width == 32 { R::RCX } else { x };
+                self.a.sse_rr(&[0x0f, 0xef], 0, 0);
+                self.a.fp_rr_gpr(w, p, &[0x0f, 0x2a], 0, x.0);
+                // Integers are never NaN, tiny or invalid.
+                float_result = false;
+                mask = 0;
+            }
+            HostOp::ToInt {
+                unsigned, width, ..
+            } => {
+                // CVTSD2SI raises no DE: a denormal operand is caught on the way in.
+                let x = self.get(args[0], R::RCX);
+                self.a.mov_rr(true, R::RDX, x);
+                self.tiny_check(R::RDX, d, &mut slow);
+                self.fp_in_reg(1, x, d);
+                let w = unsigned || width == 64;
+                // cvtsd2si: MXCSR's rounding; out of range and NaN raise IE.
+                self.a.fp_rr_gpr(w, p, &[0x0f, 0x2d], R::RCX.0, 1);
+                if unsigned && width == 32 {
+                    self.a.mov_rr(true, R::RDX, R::RCX);
+                    self.a.sh_i(true, Sh::Shr, R::RDX, 32);
+                    slow.push(self.a.jcc_fwd(Cc::Ne));
+                } else if unsigned {
+                    self.a.test_rr(true, R::RCX, R::RCX);
+                    slow.push(self.a.jcc_fwd(Cc::S));
+                }
+                float_result = false;
+                mask = MX_SLOW_NO_UE;
+            }
+        }
+        self.a.stmxcsr(m(R::R12, off::SCRATCH));
+        if float_result {
+            // A NaN result.
+            let pp: &[u8] = if rd { &[0x66] } else { &[] };
+            self.a.fp_rr(pp, &[0x0f, 0x2e], 0, 0);
+            slow.push(self.a.jcc_fwd(Cc::P));
+        }
+        if float_result || matches!(op, HostOp::FromInt { .. }) {
+            if rd {
+                self.a.movq_rx(R::RCX, 0);
+            } else {
+                self.a.movd_rx(R::RCX, 0);
+            }
+        }
+        if float_result {
+            self.a.mov_rr(true, R::RDX, R::RCX);
+            self.tiny_check(R::RDX, rd, &mut slow);
+        }
+        self.a.load(4, R::RDX, m(R::R12, off::SCRATCH));
+        if mask != 0 {
+            self.a.test_ri(false, R::RDX, mask);
+            slow.push(self.a.jcc_fwd(Cc::Ne));
+        }
+        if !matches!(op, HostOp::Cmp { .. }) {
+            // A compare without IE raises nothing.
+            self.a.sh_i(false, Sh::Shr, R::RDX, 1);
+            self.a.alu_ri(false, Alu::And, R::RDX, 0x16);
+            self.a.alu_mr(false, Alu::Or, m(R::RBP, off::FPSR), R::RDX);
+        }
+        if let HostOp::Arith { neg: true, .. } = op {
+            // FNMUL: the rounded product, negated.
+            if rd {
+                self.a.mov_ri(R::RDX, 1 << 63);
+                self.a.alu_rr(true, Alu::Xor, R::RCX, R::RDX);
+            } else {
+                self.a.alu_ri(false, Alu::Xor, R::RCX, i32::MIN);
+            }
+        }
+        if r != R::RCX {
+            self.a.mov_rr(true, r, R::RCX);
+        }
+        self.fin(dst, r);
+        let done = self.a.jmp_fwd();
+        for f in slow {
+            self.a.bind(f);
+        }
+        self.helper_call(i, Some(dst), h, args, nargs, imm);
+        self.a.bind(done);
+        self.just_stored = None;
+        self.x0_dirty = true;
+    }
+
+    /// XMM`x` = the FP value of `t` (low 64 or 32 bits).
+    fn fp_in(&mut self, x: u8, t: Temp, d: bool) {
+        let r = self.get(t, R::RCX);
+        self.fp_in_reg(x, r, d);
+    }
+
+    fn fp_in_reg(&mut self, x: u8, r: R, d: bool) {
+        if d {
+            self.a.movq_xr(x, r);
+        } else {
+            self.a.movd_xr(x, r);
+        }
+    }
+
+    /// Jumps to a new `slow` fixup when the FP value in `r` (clobbered) is denormal or
+    /// ±min-normal: 2|v| - 1 < 2 min-normal, with 0 wrapping to all ones.
+    fn tiny_check(&mut self, r: R, d: bool, slow: &mut Vec<Fixup>) {
+        self.a.alu_rr(d, Alu::Add, r, r);
+        self.a.alu_ri(d, Alu::Sub, r, 1);
+        self.a.sh_i(d, Sh::Shr, r, if d { 53 } else { 24 });
+        slow.push(self.a.jcc_fwd(Cc::E));
+    }
+
+    /// The call of helper `h` (its arguments through the context's argument block).
+    pub(super) fn helper_call(
+        &mut self,
+        i: usize,
+        dst: Option<Temp>,
+        helper: &'static Helper,
+        args: [Temp; 3],
+        nargs: u8,
+        imm: u64,
+    ) {
+        let f = self.env.rt.helper;
+        let h = helper as *const Helper as u64;
+        self.call_site(
+            i,
+            dst,
+            f,
+            |s| {
+                for (k, &t) in args.iter().enumerate().take(nargs.min(3) as usize) {
+                    s.put16(t, m(R::R12, off::ARGS + 16 * k as i32));
+                }
+                s.a.mov_rr(true, R::RDI, R::R12);
+                s.a.mov_ri(R::RSI, h);
+                s.a.mov_ri(R::RDX, imm);
+            },
+            |s| {
+                if let Some(d) = dst {
+                    s.take16(d, m(R::R12, off::RET));
+                }
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+#[path = "hostfp_tests.rs"]
+mod tests;
