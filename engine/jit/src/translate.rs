@@ -418,6 +418,8 @@ impl<'a> IntoIterator for &'a Live {
 }
 
 struct Tr<'a> {
+    /// What MXCSR holds for host FP ops ([`hostfp::MX_UNKNOWN`], ...).
+    mx: u8,
     a: Asm,
     env: Env<'a>,
     b: &'a Block,
@@ -694,6 +696,7 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
     let mut code = core::mem::take(&mut s.code);
     code.clear();
     let mut tr = Tr {
+        mx: hostfp::MX_UNKNOWN,
         a: Asm { buf: code },
         env: *env,
         b,
@@ -2043,6 +2046,7 @@ impl Tr<'_> {
             self.skip = None;
             return;
         }
+        hostfp::note_op(&mut self.mx, &op);
         if self.pend.is_some() {
             match at_op(&op) {
                 AtOp::Pass | AtOp::Cold => {}

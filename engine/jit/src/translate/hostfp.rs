@@ -15,9 +15,14 @@
 //!   FZ, and a result x86 rounded up to the smallest normal that Arm calls tiny).
 //!
 //! Otherwise the result is the host's and MXCSR.ZE/OE/PE go to FPSR.DZC/OFC/IXC (MXCSR
-//! bits 2, 3, 5 are FPSR bits 1, 2, 4 shifted left by one). MXCSR is loaded before each
-//! host op, so translated code never depends on what it held; the entry stub saves the
-//! host's MXCSR and the epilogue restores it (`cache::Jit::write_stubs`).
+//! bits 2, 3, 5 are FPSR bits 1, 2, 4 shifted left by one). MXCSR is loaded (which
+//! clears its flags) before the first host op of a block and after a write of FPCR or
+//! FPSR or a fallback, so later ops copy the sticky ZE/OE/PE of earlier ones again,
+//! which FPSR already holds. Translated code never depends on what MXCSR held when the
+//! block began; the entry stub saves the host's MXCSR and the epilogue restores it
+//! (`cache::Jit::write_stubs`). Run-time functions called from translated code run
+//! with the guest's MXCSR and must not do host FP arithmetic (the engine has none at
+//! all; on the host runners they do not either).
 
 use super::*;
 use a64::fp::vec::{Op1, Op2};
@@ -25,6 +30,27 @@ use a64::fp::vec::{Op1, Op2};
 /// MXCSR by FPCR.RMode (RN, RP, RM, RZ): exceptions masked, RC = nearest, up, down,
 /// zero.
 pub const MXCSR_BY_RMODE: [u32; 4] = [0x1f80, 0x1f80 | 2 << 13, 0x1f80 | 1 << 13, 0x1f80 | 3 << 13];
+
+/// [`Tr::mx`]: MXCSR is not known to hold a mode set in this block.
+pub(crate) const MX_UNKNOWN: u8 = 0xff;
+/// [`Tr::mx`]: MXCSR holds FPCR's mode (the only one host ops use: FCVT* with their
+/// own rounding use CVTTSD2SI or ROUNDSD with an immediate mode).
+const MX_FPCR: u8 = 4;
+
+/// Keeps [`Tr::mx`] across op `op`: writes of FPCR change the mode, writes of FPSR
+/// must not be followed by MXCSR's sticky flags of earlier operations (which the next
+/// host op would copy to FPSR again); a load of MXCSR clears them.
+pub(crate) fn note_op(mx: &mut u8, op: &Op) {
+    if matches!(
+        op,
+        Op::Set {
+            reg: Reg::Fpcr | Reg::Fpsr,
+            ..
+        } | Op::SysWrite { .. }
+    ) {
+        *mx = MX_UNKNOWN;
+    }
+}
 
 /// MXCSR flags that send an operation to the softfloat: IE, DE, UE.
 const MX_SLOW: i32 = 0x13;
@@ -65,8 +91,8 @@ pub(crate) enum HostOp {
     Cvt,
     /// SCVTF/UCVTF from a `width`-bit integer.
     FromInt { unsigned: bool, width: u32 },
-    /// FCVT*S/U to a `width`-bit integer; `mode`: the fixed MXCSR entry (RMode order),
-    /// or None for FPCR's.
+    /// FCVT*S/U to a `width`-bit integer; `mode`: the instruction's RMode (0 RN, 1 RP,
+    /// 2 RM, 3 RZ), or None for FPCR's.
     ToInt {
         unsigned: bool,
         width: u32,
@@ -152,12 +178,16 @@ pub(crate) fn classify(h: &Helper, imm: u64, f: Features) -> Option<(HostOp, boo
         "fp::toint" => {
             let d = fmt(imm)?;
             let width = (imm >> 16 & 0xff) as u32;
-            let ok = imm >> 24 & 0xff == 0 && matches!(width, 32 | 64);
+            let mode = rmode(imm >> 4)?;
+            // RN, RP, RM need ROUNDSD.
+            let ok = imm >> 24 & 0xff == 0
+                && matches!(width, 32 | 64)
+                && (f.sse41 || matches!(mode, None | Some(3)));
             ok.then_some((
                 HostOp::ToInt {
                     unsigned: imm >> 8 & 1 != 0,
                     width,
-                    mode: rmode(imm >> 4)?,
+                    mode,
                 },
                 d,
             ))
@@ -200,16 +230,10 @@ impl Tr<'_> {
         self.x0_dirty = true;
         let mut slow: Vec<Fixup> = Vec::new();
         // MXCSR: FPCR's rounding, or the instruction's own.
-        match op {
-            HostOp::ToInt { mode: Some(k), .. } => {
-                self.a.ldmxcsr(m(R::R12, off::MXCSR + 4 * i32::from(k)));
-            }
-            _ => {
-                self.a.load(4, R::RDX, m(R::RBP, off::FPCR));
-                self.a.sh_i(false, Sh::Shr, R::RDX, 22);
-                self.a.alu_ri(false, Alu::And, R::RDX, 3);
-                self.a.ldmxcsr(mi(R::R12, R::RDX, 4, off::MXCSR));
-            }
+        let want = MX_FPCR;
+        if self.mx != want {
+            self.load_mxcsr();
+            self.mx = want;
         }
         let p = pre(d);
         // The result format (for the result checks).
@@ -306,7 +330,9 @@ impl Tr<'_> {
                 mask = 0;
             }
             HostOp::ToInt {
-                unsigned, width, ..
+                unsigned,
+                width,
+                mode,
             } => {
                 // CVTSD2SI raises no DE: a denormal operand is caught on the way in.
                 let x = self.get(args[0], R::RCX);
@@ -314,8 +340,20 @@ impl Tr<'_> {
                 self.tiny_check(R::RDX, d, &mut slow);
                 self.fp_in_reg(1, x, d);
                 let w = unsigned || width == 64;
-                // cvtsd2si: MXCSR's rounding; out of range and NaN raise IE.
-                self.a.fp_rr_gpr(w, p, &[0x0f, 0x2d], R::RCX.0, 1);
+                // cvtsd2si: MXCSR's rounding; cvttsd2si: towards zero; other modes:
+                // ROUNDSD first (raising PE when inexact), then exact. Out of range
+                // and NaN raise IE.
+                let cvt = match mode {
+                    None => 0x2d,
+                    Some(3) => 0x2c,
+                    Some(k) => {
+                        let imm = [0, 2, 1][usize::from(k)];
+                        self.a
+                            .sse_rri(&[0x0f, 0x3a, if d { 0x0b } else { 0x0a }], 1, 1, imm);
+                        0x2c
+                    }
+                };
+                self.a.fp_rr_gpr(w, p, &[0x0f, cvt], R::RCX.0, 1);
                 if unsigned && width == 32 {
                     self.a.mov_rr(true, R::RDX, R::RCX);
                     self.a.sh_i(true, Sh::Shr, R::RDX, 32);
@@ -375,9 +413,19 @@ impl Tr<'_> {
             self.a.bind(f);
         }
         self.helper_call(i, Some(dst), h, args, nargs, imm);
+        // Clear the sticky IE/DE/UE that sent us here.
+        self.load_mxcsr();
         self.a.bind(done);
         self.just_stored = None;
         self.x0_dirty = true;
+    }
+
+    /// Loads MXCSR for FPCR's mode, clearing its flags.
+    fn load_mxcsr(&mut self) {
+        self.a.load(4, R::RDX, m(R::RBP, off::FPCR));
+        self.a.sh_i(false, Sh::Shr, R::RDX, 22);
+        self.a.alu_ri(false, Alu::And, R::RDX, 3);
+        self.a.ldmxcsr(mi(R::R12, R::RDX, 4, off::MXCSR));
     }
 
     /// XMM`x` = the FP value of `t` (low 64 or 32 bits).

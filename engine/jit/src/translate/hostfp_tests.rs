@@ -210,7 +210,7 @@ fn int_val(r: &mut Rng) -> u64 {
 
 struct Case {
     name: &'static str,
-    word: u32,
+    words: Vec<u32>,
     src: Src,
 }
 
@@ -230,7 +230,7 @@ fn cases(f: Features) -> Vec<Case> {
         ] {
             v.push(Case {
                 name,
-                word: 0x1e20_0800 | t | opc << 12 | regs,
+                words: vec![0x1e20_0800 | t | opc << 12 | regs],
                 src: Src::Fp(bits),
             });
         }
@@ -246,7 +246,7 @@ fn cases(f: Features) -> Vec<Case> {
         ] {
             v.push(Case {
                 name,
-                word: 0x1e20_4000 | t | opc << 15 | 1 << 5,
+                words: vec![0x1e20_4000 | t | opc << 15 | 1 << 5],
                 src: Src::Fp(bits),
             });
         }
@@ -259,7 +259,7 @@ fn cases(f: Features) -> Vec<Case> {
             ] {
                 v.push(Case {
                     name,
-                    word: 0x1f00_0000 | t | o1 << 21 | 2 << 16 | o0 << 15 | 3 << 10 | 1 << 5,
+                    words: vec![0x1f00_0000 | t | o1 << 21 | 2 << 16 | o0 << 15 | 3 << 10 | 1 << 5],
                     src: Src::Fp(bits),
                 });
             }
@@ -268,7 +268,7 @@ fn cases(f: Features) -> Vec<Case> {
             let rm = if opc & 1 != 0 { 0 } else { 2 << 16 };
             v.push(Case {
                 name,
-                word: 0x1e20_2000 | t | rm | 1 << 5 | opc << 3,
+                words: vec![0x1e20_2000 | t | rm | 1 << 5 | opc << 3],
                 src: Src::Fp(bits),
             });
         }
@@ -276,7 +276,7 @@ fn cases(f: Features) -> Vec<Case> {
             for (name, base) in [("scvtf", 0x1e22_0000u32), ("ucvtf", 0x1e23_0000)] {
                 v.push(Case {
                     name,
-                    word: base | sf << 31 | t | 1 << 5,
+                    words: vec![base | sf << 31 | t | 1 << 5],
                     src: Src::Int,
                 });
             }
@@ -292,24 +292,52 @@ fn cases(f: Features) -> Vec<Case> {
             ] {
                 v.push(Case {
                     name,
-                    word: base | sf << 31 | t | 1 << 5,
+                    words: vec![base | sf << 31 | t | 1 << 5],
                     src: Src::Fp(bits),
                 });
             }
         }
     }
+    // Sequences: flags of one op must not leak into the next, nor survive an FPSR or
+    // FPCR write (X5 holds a random FPCR).
+    let (msr_fpsr, msr_fpcr) = (0xd51b_443f, 0xd51b_4405);
+    for (bits, t) in [(32, 0), (64, 1u32 << 22)] {
+        let op2 =
+            |opc: u32, d: u32, n: u32, m: u32| 0x1e20_0800 | t | opc << 12 | m << 16 | n << 5 | d;
+        for (name, words) in [
+            ("fadd;fmul", vec![op2(2, 0, 1, 2), op2(0, 4, 1, 3)]),
+            (
+                "fdiv;msr fpsr;fadd",
+                vec![op2(1, 0, 1, 2), msr_fpsr, op2(2, 4, 1, 3)],
+            ),
+            (
+                "fmul;msr fpcr;fsub",
+                vec![op2(0, 0, 1, 2), msr_fpcr, op2(3, 4, 2, 3)],
+            ),
+            (
+                "fsqrt;fcmp;fsub",
+                vec![
+                    0x1e21_c000 | t | 1 << 5,
+                    0x1e20_2000 | t | 2 << 16 | 1 << 5,
+                    op2(3, 4, 2, 3),
+                ],
+            ),
+        ] {
+            v.push(Case {
+                name,
+                words,
+                src: Src::Fp(bits),
+            });
+        }
+    }
     v
 }
 
-fn lower(word: u32) -> a64::ir::Block {
-    let mut fetch = |va: u64| -> Result<u32, ()> {
-        if va == 0x1000 {
-            Ok(word)
-        } else {
-            Err(())
-        }
-    };
-    let mut b = a64::lower::lower_block(0x1000, 0, 1, &mut fetch).expect("lowers");
+fn lower(words: &[u32]) -> a64::ir::Block {
+    let mut fetch =
+        |va: u64| -> Result<u32, ()> { words.get(((va - 0x1000) / 4) as usize).copied().ok_or(()) };
+    let n = words.len() as u32;
+    let mut b = a64::lower::lower_block(0x1000, 0, n, &mut fetch).expect("lowers");
     a64::opt::optimize(&mut b);
     b
 }
@@ -337,12 +365,12 @@ fn host_fp_matches_softfloat() {
     let mut done = 0u64;
     let mut total_bad = 0u64;
     for c in &list {
-        let b = lower(c.word);
+        let b = lower(&c.words);
         // The test is about the host path: the block must use it.
         let host = b.ops.iter().any(
             |o| matches!(o, Op::Call { helper, imm, .. } if super::inline(helper, *imm, feats)),
         );
-        assert!(host, "{}: {:#010x} is not done on the host", c.name, c.word);
+        assert!(host, "{}: {:#x?} is not done on the host", c.name, c.words);
         let id = jit.translate(&b, 0).expect("translates");
         let mut bad = 0u64;
         for _ in 0..per {
@@ -370,6 +398,7 @@ fn host_fp_matches_softfloat() {
                     cpu.v[1] = u128::from(a) | u128::from(rng.next()) << 64;
                     cpu.v[2] = u128::from(m);
                     cpu.v[3] = u128::from(acc);
+                    cpu.x[5] = rng.below(16) << 22;
                 }
                 Src::Int => cpu.x[1] = int_val(&mut rng),
             }
@@ -378,6 +407,8 @@ fn host_fp_matches_softfloat() {
             let mut got = cpu.clone();
             jit.run(&mut got, &mut mem, id);
             let same = got.v[0] == want.v[0]
+                && got.v[4] == want.v[4]
+                && got.fpcr == want.fpcr
                 && got.x[0] == want.x[0]
                 && got.nzcv == want.nzcv
                 && got.fpsr == want.fpsr;
@@ -385,21 +416,23 @@ fn host_fp_matches_softfloat() {
                 bad += 1;
                 if bad <= 2 {
                     fails.push(format!(
-                        "{} {:#010x}: fpcr {:#x} in v1 {:#x} v2 {:#x} v3 {:#x} x1 {:#x}: \
-                         interp v0 {:#x} x0 {:#x} nzcv {:#x} fpsr {:#x}; \
-                         jit v0 {:#x} x0 {:#x} nzcv {:#x} fpsr {:#x}",
+                        "{} {:#x?}: fpcr {:#x} in v1 {:#x} v2 {:#x} v3 {:#x} x1 {:#x}: \
+                         interp v0 {:#x} v4 {:#x} x0 {:#x} nzcv {:#x} fpsr {:#x}; \
+                         jit v0 {:#x} v4 {:#x} x0 {:#x} nzcv {:#x} fpsr {:#x}",
                         c.name,
-                        c.word,
+                        c.words,
                         cpu.fpcr,
                         cpu.v[1],
                         cpu.v[2],
                         cpu.v[3],
                         cpu.x[1],
                         want.v[0],
+                        want.v[4],
                         want.x[0],
                         want.nzcv,
                         want.fpsr,
                         got.v[0],
+                        got.v[4],
                         got.x[0],
                         got.nzcv,
                         got.fpsr
@@ -418,4 +451,32 @@ fn host_fp_matches_softfloat() {
         list.len()
     );
     assert!(total_bad == 0, "mismatches:\n{}", fails.join("\n"));
+}
+
+/// Prints the translation of the words in `HOSTFP_SHOW` (hex, comma-separated).
+#[test]
+#[ignore]
+fn show_words() {
+    use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
+    let words: Vec<u32> = std::env::var("HOSTFP_SHOW")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|w| u32::from_str_radix(w.trim(), 16).ok())
+        .collect();
+    let mut fetch =
+        |va: u64| -> Result<u32, ()> { words.get(((va - 0x1000) / 4) as usize).copied().ok_or(()) };
+    let mut b = a64::lower::lower_block(0x1000, 0, words.len() as u32, &mut fetch).unwrap();
+    a64::opt::optimize(&mut b);
+    let rt = super::super::codegen_tests::test_rt();
+    let mut env = super::super::codegen_tests::test_env(&rt, 9);
+    env.base = 0;
+    let mut s = super::super::Scratch::default();
+    super::super::translate_with(&b, &env, &mut s).unwrap();
+    let mut d = Decoder::with_ip(64, &s.code, 0, DecoderOptions::NONE);
+    let mut f = IntelFormatter::new();
+    for ins in &mut d {
+        let mut t = String::new();
+        f.format(&ins, &mut t);
+        println!("{:5x} {t}", ins.ip());
+    }
 }
