@@ -596,6 +596,12 @@ impl Asm {
         self.op_rr(w, pre, op, reg, rm, false);
     }
 
+    /// [`Asm::fp_rr`] with an 8-bit immediate (cmpps, cmppd).
+    pub fn fp_rri(&mut self, pre: &[u8], op: &[u8], d: u8, s: u8, imm: u8) {
+        self.op_rr(false, pre, op, d, s, false);
+        self.b(imm);
+    }
+
     /// `movd xmm, r32` (zeroes the rest).
     pub fn movd_xr(&mut self, x: u8, r: R) {
         self.op_rr(false, &[0x66], &[0x0f, 0x6e], x, r.0, false);
@@ -839,6 +845,10 @@ mod tests {
                 "cvttsd2si ecx,xmm1",
             ),
             (one(|a| a.movd_xr(1, R::R10)), "movd xmm1,r10d"),
+            (
+                one(|a| a.fp_rri(&[], &[0x0f, 0xc2], 3, 3, 3)),
+                "cmpunordps xmm3,xmm3",
+            ),
             (one(|a| a.movd_rx(R::RAX, 0)), "movd eax,xmm0"),
             (
                 one(|a| a.ldmxcsr(mi(R::R12, R::RDX, 4, 0x40))),

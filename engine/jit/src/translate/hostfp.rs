@@ -100,6 +100,57 @@ pub(crate) enum HostOp {
     },
 }
 
+/// A vector operation the host does on all lanes at once (`bytes`: 8 or 16).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum VecOp {
+    /// addp?/subp?/mulp?/divp? (the opcode byte).
+    Arith { opc: u8 },
+    /// FMLA (acc + a * b) / FMLS (acc - a * b), fused.
+    Fma { neg: bool },
+    /// sqrtp?.
+    Sqrt,
+    /// FRINT* with ROUNDPS/PD's immediate.
+    Rint { imm: u8 },
+}
+
+/// The decoded vector operation of a helper call: op, whether the lanes are D, bytes.
+pub(crate) fn classify_vec(h: &Helper, imm: u64, f: Features) -> Option<(VecOp, bool, u32)> {
+    let d = match imm >> 8 & 3 {
+        1 => false,
+        2 => true,
+        _ => return None,
+    };
+    let bytes = (imm >> 12 & 0x1f) as u32;
+    if bytes != 8 && bytes != 16 {
+        return None;
+    }
+    let op = match h.name {
+        "fp::v2" => match Op2::from_u8(imm as u8)? {
+            Op2::Add => VecOp::Arith { opc: 0x58 },
+            Op2::Sub => VecOp::Arith { opc: 0x5c },
+            Op2::Mul => VecOp::Arith { opc: 0x59 },
+            // 0 / 0 in the unused upper lanes of a 64-bit vector would raise IE.
+            Op2::Div if bytes == 16 => VecOp::Arith { opc: 0x5e },
+            Op2::Mla if f.fma => VecOp::Fma { neg: false },
+            Op2::Mls if f.fma => VecOp::Fma { neg: true },
+            _ => return None,
+        },
+        "fp::v1" => match Op1::from_u8(imm as u8)? {
+            Op1::Sqrt => VecOp::Sqrt,
+            Op1::RintN => VecOp::Rint { imm: 8 },
+            Op1::RintM => VecOp::Rint { imm: 9 },
+            Op1::RintP => VecOp::Rint { imm: 10 },
+            Op1::RintZ => VecOp::Rint { imm: 11 },
+            Op1::RintI => VecOp::Rint { imm: 12 },
+            Op1::RintX => VecOp::Rint { imm: 4 },
+            _ => return None,
+        },
+        _ => return None,
+    };
+    // The lane checks use PCMPEQQ and PTEST (SSE4.1).
+    f.sse41.then_some((op, d, bytes))
+}
+
 /// The decoded operation of a helper call: op and whether the (source) format is D.
 pub(crate) fn classify(h: &Helper, imm: u64, f: Features) -> Option<(HostOp, bool)> {
     // Format codes of a64::fp::lower: 0 H, 1 S, 2 D.
@@ -198,7 +249,7 @@ pub(crate) fn classify(h: &Helper, imm: u64, f: Features) -> Option<(HostOp, boo
 
 /// Whether the helper call is done on the host FPU (with the softfloat beside it).
 pub(crate) fn inline(h: &Helper, imm: u64, f: Features) -> bool {
-    f.host_fp && classify(h, imm, f).is_some()
+    f.host_fp && (classify(h, imm, f).is_some() || classify_vec(h, imm, f).is_some())
 }
 
 /// Scalar prefix: F2 for double, F3 for single.
@@ -223,6 +274,9 @@ impl Tr<'_> {
         imm: u64,
     ) {
         let Some((op, d)) = classify(h, imm, self.env.feats) else {
+            if let Some((op, d, bytes)) = classify_vec(h, imm, self.env.feats) {
+                self.host_fp_vec(i, dst, (h, args, nargs, imm), op, d, bytes);
+            }
             return;
         };
         // Allocate first: a spill must happen on both paths.
@@ -418,6 +472,121 @@ impl Tr<'_> {
         self.a.bind(done);
         self.just_stored = None;
         self.x0_dirty = true;
+    }
+
+    /// Vector op `i`: as [`Tr::host_fp`], with the checks on every lane.
+    fn host_fp_vec(
+        &mut self,
+        i: usize,
+        dst: Temp,
+        call: (&'static Helper, [Temp; 3], u8, u64),
+        op: VecOp,
+        d: bool,
+        bytes: u32,
+    ) {
+        let (h, args, nargs, imm) = call;
+        self.def(dst);
+        self.x0_dirty = true;
+        let mut slow: Vec<Fixup> = Vec::new();
+        if self.mx != MX_FPCR {
+            self.load_mxcsr();
+            self.mx = MX_FPCR;
+        }
+        // Packed forms: 66 prefix for double, none for single.
+        let pp: &[u8] = if d { &[0x66] } else { &[] };
+        let mut mask = MX_SLOW;
+        // A 64-bit vector: its upper lanes are 0 (0 op 0 raises nothing: no Div).
+        let low = |s: &mut Self, x: u8| {
+            if bytes == 8 {
+                s.a.movq_xx(x, x);
+            }
+        };
+        match op {
+            VecOp::Arith { opc } => {
+                self.xmm_load(0, args[0]);
+                self.xmm_load(1, args[1]);
+                low(self, 0);
+                low(self, 1);
+                self.a.fp_rr(pp, &[0x0f, opc], 0, 1);
+                if opc == 0x5e {
+                    mask |= 4;
+                }
+            }
+            VecOp::Fma { neg } => {
+                self.xmm_load(0, args[2]);
+                self.xmm_load(1, args[0]);
+                self.xmm_load(2, args[1]);
+                low(self, 0);
+                low(self, 1);
+                low(self, 2);
+                // vfmadd231p? / vfnmadd231p?: xmm0 = ±(xmm1 * xmm2) + xmm0.
+                self.a
+                    .vex_rrr(2, 1, d, if neg { 0xbc } else { 0xb8 }, 0, 1, 2);
+            }
+            VecOp::Sqrt => {
+                self.xmm_load(1, args[0]);
+                low(self, 1);
+                self.a.fp_rr(pp, &[0x0f, 0x51], 0, 1);
+            }
+            VecOp::Rint { imm } => {
+                // ROUNDP? raises no DE: denormal lanes are caught on the way in.
+                self.xmm_load(1, args[0]);
+                low(self, 1);
+                self.lanes_check(1, d, &mut slow);
+                self.a
+                    .sse_rri(&[0x0f, 0x3a, if d { 0x09 } else { 0x08 }], 0, 1, imm);
+            }
+        }
+        if bytes == 8 {
+            // -0 or an FMLS's -0 in the unused lanes.
+            self.a.movq_xx(0, 0);
+        }
+        self.a.stmxcsr(m(R::R12, off::SCRATCH));
+        self.lanes_check(0, d, &mut slow);
+        self.a.load(4, R::RDX, m(R::R12, off::SCRATCH));
+        self.a.test_ri(false, R::RDX, mask);
+        slow.push(self.a.jcc_fwd(Cc::Ne));
+        self.a.sh_i(false, Sh::Shr, R::RDX, 1);
+        self.a.alu_ri(false, Alu::And, R::RDX, 0x16);
+        self.a.alu_mr(false, Alu::Or, m(R::RBP, off::FPSR), R::RDX);
+        self.xdef(dst, 0);
+        let done = self.a.jmp_fwd();
+        for f in slow {
+            self.a.bind(f);
+        }
+        self.helper_call(i, Some(dst), h, args, nargs, imm);
+        self.load_mxcsr();
+        self.a.bind(done);
+        self.just_stored = None;
+        self.x0_dirty = true;
+    }
+
+    /// Jumps to a new `slow` fixup when a lane of XMM`x` is NaN (CMPUNORD), or
+    /// denormal or ±min-normal (as [`Tr::tiny_check`]: (2|v| - 1) >> (fraction bits
+    /// + 1) = 0, zero wrapping to all ones). Uses XMM2..4.
+    fn lanes_check(&mut self, x: u8, d: bool, slow: &mut Vec<Fixup>) {
+        const PCMPEQD: &[u8] = &[0x0f, 0x76];
+        const PCMPEQQ: &[u8] = &[0x0f, 0x38, 0x29];
+        let (eq, add, shr, fb, pp): (&[u8], &[u8], u8, u8, &[u8]) = if d {
+            (PCMPEQQ, &[0x0f, 0xd4], 0x73, 52, &[0x66])
+        } else {
+            (PCMPEQD, &[0x0f, 0xfe], 0x72, 23, &[])
+        };
+        // XMM2 = 2|v| - 1 (paddq/paddd of v and v, then of -1), >> fraction bits + 1.
+        self.a.sse_rr(&[0x0f, 0x6f], 2, x);
+        self.a.sse_rr(add, 2, 2);
+        self.a.sse_rr(PCMPEQD, 3, 3);
+        self.a.sse_rr(add, 2, 3);
+        self.a.sse_shift(shr, 2, 2, fb + 1);
+        self.a.sse_rr(&[0x0f, 0xef], 4, 4);
+        self.a.sse_rr(eq, 2, 4);
+        // XMM3 = NaN lanes.
+        self.a.sse_rr(&[0x0f, 0x6f], 3, x);
+        self.a.fp_rri(pp, &[0x0f, 0xc2], 3, 3, 3);
+        self.a.sse_rr(&[0x0f, 0xeb], 2, 3);
+        // PTEST xmm2, xmm2: ZF = no lane set.
+        self.a.sse_rr(&[0x0f, 0x38, 0x17], 2, 2);
+        slow.push(self.a.jcc_fwd(Cc::Ne));
     }
 
     /// Loads MXCSR for FPCR's mode, clearing its flags.

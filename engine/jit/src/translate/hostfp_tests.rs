@@ -77,6 +77,8 @@ enum Src {
     Fp(u32),
     /// An integer in X1.
     Int,
+    /// Vectors of lanes of this many bits in V0 (the accumulator), V1, V2.
+    Vec(u32),
 }
 
 /// Edge values of a format (`bits` 32 or 64).
@@ -298,6 +300,37 @@ fn cases(f: Features) -> Vec<Case> {
             }
         }
     }
+    // Vector forms: 2S, 4S, 2D.
+    for (q, sz, bits) in [(0u32, 0u32, 32u32), (1, 0, 32), (1, 1, 64)] {
+        let x = q << 30 | sz << 22;
+        let regs = 2 << 16 | 1 << 5;
+        let mut ops = vec![
+            ("v.fadd", 0x0e20_d400 | regs),
+            ("v.fsub", 0x0ea0_d400 | regs),
+            ("v.fmul", 0x2e20_dc00 | regs),
+            ("v.fsqrt", 0x2ea1_f800 | 1 << 5),
+            ("v.frintn", 0x0e21_8800 | 1 << 5),
+            ("v.frintm", 0x0e21_9800 | 1 << 5),
+            ("v.frintp", 0x0ea1_8800 | 1 << 5),
+            ("v.frintz", 0x0ea1_9800 | 1 << 5),
+            ("v.frintx", 0x2e21_9800 | 1 << 5),
+            ("v.frinti", 0x2ea1_9800 | 1 << 5),
+        ];
+        if q == 1 {
+            ops.push(("v.fdiv", 0x2e20_fc00 | regs));
+        }
+        if f.fma {
+            ops.push(("v.fmla", 0x0e20_cc00 | regs));
+            ops.push(("v.fmls", 0x0ea0_cc00 | regs));
+        }
+        for (name, w) in ops {
+            v.push(Case {
+                name,
+                words: vec![w | x],
+                src: Src::Vec(bits),
+            });
+        }
+    }
     // Sequences: flags of one op must not leak into the next, nor survive an FPSR or
     // FPCR write (X5 holds a random FPCR).
     let (msr_fpsr, msr_fpcr) = (0xd51b_443f, 0xd51b_4405);
@@ -401,6 +434,25 @@ fn host_fp_matches_softfloat() {
                     cpu.x[5] = rng.below(16) << 22;
                 }
                 Src::Int => cpu.x[1] = int_val(&mut rng),
+                Src::Vec(bits) => {
+                    let e = if bits == 64 { &e64 } else { &e32 };
+                    for lane in 0..128 / bits {
+                        let a = fp_val(&mut rng, bits, e);
+                        let mut val = |r: &mut Rng| {
+                            if r.below(4) == 0 {
+                                near(r, a, bits)
+                            } else {
+                                fp_val(r, bits, e)
+                            }
+                        };
+                        let (m, acc) = (val(&mut rng), val(&mut rng));
+                        let sh = lane * bits;
+                        cpu.v[1] |= u128::from(a) << sh;
+                        cpu.v[2] |= u128::from(m) << sh;
+                        cpu.v[0] |= u128::from(acc) << sh;
+                    }
+                    cpu.x[5] = rng.below(16) << 22;
+                }
             }
             let mut want = cpu.clone();
             a64::interp::run_block(&mut want, &mut mem, &b, &mut temps);
