@@ -438,7 +438,7 @@ fn host_fp_matches_softfloat() {
                     let e = if bits == 64 { &e64 } else { &e32 };
                     for lane in 0..128 / bits {
                         let a = fp_val(&mut rng, bits, e);
-                        let mut val = |r: &mut Rng| {
+                        let val = |r: &mut Rng| {
                             if r.below(4) == 0 {
                                 near(r, a, bits)
                             } else {
