@@ -85,8 +85,12 @@ pub(crate) enum HostOp {
     Fma { neg_a: bool, neg_n: bool },
     /// FRINT* with ROUNDSD's immediate.
     Rint { imm: u8 },
-    /// FCMP/FCMPE (`signal`: comisd).
-    Cmp { signal: bool },
+    /// FCMP/FCMPE (`signal`: comisd); FCCMP/FCCMPE with the NZCV when the condition
+    /// fails.
+    Cmp { signal: bool, ccmp: Option<u8> },
+    /// FMAX/FMIN(NM) (maxsd 0x5f, minsd 0x5d): they agree with x86 except on NaNs and
+    /// equal operands (±0), which go to the softfloat.
+    MinMax { opc: u8 },
     /// FCVT between single and double (`double`: the destination's format is D).
     Cvt,
     /// SCVTF/UCVTF from a `width`-bit integer.
@@ -177,6 +181,8 @@ pub(crate) fn classify(h: &Helper, imm: u64, f: Features) -> Option<(HostOp, boo
                 Op2::Mul => (0x59, false),
                 Op2::Div => (0x5e, false),
                 Op2::Nmul => (0x59, true),
+                Op2::Max | Op2::MaxNm => return Some((HostOp::MinMax { opc: 0x5f }, d)),
+                Op2::Min | Op2::MinNm => return Some((HostOp::MinMax { opc: 0x5d }, d)),
                 _ => return None,
             };
             Some((HostOp::Arith { opc, neg }, d))
@@ -207,6 +213,14 @@ pub(crate) fn classify(h: &Helper, imm: u64, f: Features) -> Option<(HostOp, boo
         "fp::cmp" => Some((
             HostOp::Cmp {
                 signal: imm >> 8 & 1 != 0,
+                ccmp: None,
+            },
+            fmt(imm)?,
+        )),
+        "fp::ccmp" => Some((
+            HostOp::Cmp {
+                signal: imm >> 8 & 1 != 0,
+                ccmp: Some((imm >> 12 & 15) as u8),
             },
             fmt(imm)?,
         )),
@@ -332,7 +346,24 @@ impl Tr<'_> {
                 let opc = if d { 0x0b } else { 0x0a };
                 self.a.sse_rri(&[0x0f, 0x3a, opc], 0, 1, imm);
             }
-            HostOp::Cmp { signal } => {
+            HostOp::MinMax { opc } => {
+                self.fp_in(0, args[0], d);
+                self.fp_in(1, args[1], d);
+                let pp: &[u8] = if d { &[0x66] } else { &[] };
+                self.a.fp_rr(pp, &[0x0f, 0x2e], 0, 1);
+                slow.push(self.a.jcc_fwd(Cc::P));
+                slow.push(self.a.jcc_fwd(Cc::E));
+                self.a.fp_rr(p, &[0x0f, opc], 0, 1);
+            }
+            HostOp::Cmp { signal, ccmp } => {
+                let mut skip = None;
+                if let Some(nzcv) = ccmp {
+                    // The condition failed: the immediate NZCV, nothing compared.
+                    let c = self.get(args[2], R::RDX);
+                    self.a.mov_ri(R::RCX, u64::from(nzcv) << 28);
+                    self.a.test_ri(false, c, 1);
+                    skip = Some(self.a.jcc_fwd(Cc::E));
+                }
                 self.fp_in(0, args[0], d);
                 self.fp_in(1, args[1], d);
                 let opc = if signal { 0x2f } else { 0x2e };
@@ -340,16 +371,16 @@ impl Tr<'_> {
                 self.a.fp_rr(pp, &[0x0f, opc], 0, 1);
                 // A NaN hides DE (a denormal beside it): unordered goes to the softfloat.
                 slow.push(self.a.jcc_fwd(Cc::P));
-                // NZCV by outcome: greater 0010, less 1000, equal 0110, unordered 0011
-                // (x86: ZF PF CF = 000, 001, 100, 111). MOV leaves the flags alone.
-                self.a.mov_ri(R::RCX, 0x2);
-                self.a.mov_ri(R::RDX, 0x8);
+                // NZCV by outcome: greater 0010, less 1000, equal 0110 (x86: ZF CF =
+                // 00, 01, 10). MOV leaves the flags alone.
+                self.a.mov_ri(R::RCX, 0x2 << 28);
+                self.a.mov_ri(R::RDX, 0x8 << 28);
                 self.a.cmov(false, Cc::B, R::RCX, R::RDX);
-                self.a.mov_ri(R::RDX, 0x6);
+                self.a.mov_ri(R::RDX, 0x6 << 28);
                 self.a.cmov(false, Cc::E, R::RCX, R::RDX);
-                self.a.mov_ri(R::RDX, 0x3);
-                self.a.cmov(false, Cc::P, R::RCX, R::RDX);
-                self.a.sh_i(false, Sh::Shl, R::RCX, 28);
+                if let Some(s) = skip {
+                    self.a.bind(s);
+                }
                 float_result = false;
                 // IE hides DE (a NaN beside a denormal): both go to the softfloat.
                 mask = MX_SLOW_NO_UE;

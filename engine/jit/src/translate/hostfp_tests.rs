@@ -274,6 +274,16 @@ fn cases(f: Features) -> Vec<Case> {
                 src: Src::Fp(bits),
             });
         }
+        // FCCMP(E) d1/s1, d2/s2, #nzcv, cond: random NZCV, conditions EQ, GE, AL.
+        for (name, op) in [("fccmp", 0u32), ("fccmpe", 1)] {
+            for cond in [0u32, 10, 14] {
+                v.push(Case {
+                    name,
+                    words: vec![0x1e20_0400 | t | 2 << 16 | cond << 12 | 1 << 5 | op << 4 | 0b1010],
+                    src: Src::Fp(bits),
+                });
+            }
+        }
         for sf in [0u32, 1] {
             for (name, base) in [("scvtf", 0x1e22_0000u32), ("ucvtf", 0x1e23_0000)] {
                 v.push(Case {
