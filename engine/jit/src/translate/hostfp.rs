@@ -115,11 +115,24 @@ pub(crate) enum VecOp {
     Sqrt,
     /// FRINT* with ROUNDPS/PD's immediate.
     Rint { imm: u8 },
+    /// FCMEQ/FCMGE/FCMGT/FACGE/FACGT: CMPPS/PD predicate `pred` (0 EQ, 1 LT, 2 LE) of
+    /// the operands (`swap`: b pred a), of their magnitudes with `abs`.
+    Cmp { pred: u8, swap: bool, abs: bool },
+    /// FCVT{N,P,M,Z}S of single lanes to 32-bit integers (mode as [`HostOp::ToInt`]).
+    ToInt { mode: Option<u8> },
+    /// SCVTF of 32-bit integer lanes to single.
+    FromInt,
 }
 
 /// The decoded vector operation of a helper call: op, whether the lanes are D, bytes.
 pub(crate) fn classify_vec(h: &Helper, imm: u64, f: Features) -> Option<(VecOp, bool, u32)> {
-    let d = match imm >> 8 & 3 {
+    // The format is in bits 8.. for the arithmetic helpers, 0.. for the conversions.
+    let fsh = if h.name.starts_with("fp::v") && h.name.ends_with("int") {
+        0
+    } else {
+        8
+    };
+    let d = match imm >> fsh & 3 {
         1 => false,
         2 => true,
         _ => return None,
@@ -137,8 +150,33 @@ pub(crate) fn classify_vec(h: &Helper, imm: u64, f: Features) -> Option<(VecOp, 
             Op2::Div if bytes == 16 => VecOp::Arith { opc: 0x5e },
             Op2::Mla if f.fma => VecOp::Fma { neg: false },
             Op2::Mls if f.fma => VecOp::Fma { neg: true },
+            Op2::CmEq => VecOp::Cmp {
+                pred: 0,
+                swap: false,
+                abs: false,
+            },
+            Op2::CmGe | Op2::AcGe => VecOp::Cmp {
+                pred: 2,
+                swap: true,
+                abs: Op2::from_u8(imm as u8)? == Op2::AcGe,
+            },
+            Op2::CmGt | Op2::AcGt => VecOp::Cmp {
+                pred: 1,
+                swap: true,
+                abs: Op2::from_u8(imm as u8)? == Op2::AcGt,
+            },
             _ => return None,
         },
+        // Signed 32-bit lanes, no fraction bits.
+        "fp::vtoint" if !d && imm >> 8 & 1 == 0 && imm >> 20 & 0xff == 0 => {
+            let mode = match imm >> 4 & 7 {
+                k @ 0..=3 => Some(k as u8),
+                7 => None,
+                _ => return None,
+            };
+            VecOp::ToInt { mode }
+        }
+        "fp::vfromint" if !d && imm >> 8 & 1 == 0 && imm >> 20 & 0xff == 0 => VecOp::FromInt,
         "fp::v1" => match Op1::from_u8(imm as u8)? {
             Op1::Sqrt => VecOp::Sqrt,
             Op1::RintN => VecOp::Rint { imm: 8 },
@@ -526,6 +564,7 @@ impl Tr<'_> {
         // Packed forms: 66 prefix for double, none for single.
         let pp: &[u8] = if d { &[0x66] } else { &[] };
         let mut mask = MX_SLOW;
+        let mut lanes_out = true;
         // A 64-bit vector: its upper lanes are 0 (0 op 0 raises nothing: no Div).
         let low = |s: &mut Self, x: u8| {
             if bytes == 8 {
@@ -559,6 +598,58 @@ impl Tr<'_> {
                 low(self, 1);
                 self.a.fp_rr(pp, &[0x0f, 0x51], 0, 1);
             }
+            VecOp::Cmp { pred, swap, abs } => {
+                self.xmm_load(0, args[0]);
+                self.xmm_load(1, args[1]);
+                low(self, 0);
+                low(self, 1);
+                if abs {
+                    // The magnitudes: and with all-ones >> 1 per lane.
+                    let shr = if d { 0x73 } else { 0x72 };
+                    self.a.sse_rr(&[0x0f, 0x76], 2, 2);
+                    self.a.sse_shift(shr, 2, 2, 1);
+                    self.a.sse_rr(&[0x0f, 0xdb], 0, 2);
+                    self.a.sse_rr(&[0x0f, 0xdb], 1, 2);
+                }
+                // NaN lanes (IE, and DE hidden) go to the softfloat.
+                self.a.sse_rr(&[0x0f, 0x6f], 3, 0);
+                self.a.fp_rri(pp, &[0x0f, 0xc2], 3, 1, 3);
+                self.a.sse_rr(&[0x0f, 0x38, 0x17], 3, 3);
+                slow.push(self.a.jcc_fwd(Cc::Ne));
+                if swap {
+                    self.a.fp_rri(pp, &[0x0f, 0xc2], 1, 0, pred);
+                    self.a.sse_rr(&[0x0f, 0x6f], 0, 1);
+                } else {
+                    self.a.fp_rri(pp, &[0x0f, 0xc2], 0, 1, pred);
+                }
+                mask = MX_SLOW_NO_UE;
+                lanes_out = false;
+            }
+            VecOp::ToInt { mode } => {
+                // CVT(T)PS2DQ raises no DE: denormal lanes are caught on the way in;
+                // out of range and NaN raise IE.
+                self.xmm_load(1, args[0]);
+                low(self, 1);
+                self.lanes_check(1, d, &mut slow);
+                match mode {
+                    None => self.a.sse_rr(&[0x0f, 0x5b], 0, 1),
+                    Some(3) => self.a.fp_rr(&[0xf3], &[0x0f, 0x5b], 0, 1),
+                    Some(k) => {
+                        let imm = [0, 2, 1][usize::from(k)];
+                        self.a.sse_rri(&[0x0f, 0x3a, 0x08], 1, 1, imm);
+                        self.a.fp_rr(&[0xf3], &[0x0f, 0x5b], 0, 1);
+                    }
+                }
+                mask = MX_SLOW_NO_UE;
+                lanes_out = false;
+            }
+            VecOp::FromInt => {
+                self.xmm_load(1, args[0]);
+                low(self, 1);
+                self.a.fp_rr(&[], &[0x0f, 0x5b], 0, 1);
+                mask = 0;
+                lanes_out = false;
+            }
             VecOp::Rint { imm } => {
                 // ROUNDP? raises no DE: denormal lanes are caught on the way in.
                 self.xmm_load(1, args[0]);
@@ -573,10 +664,14 @@ impl Tr<'_> {
             self.a.movq_xx(0, 0);
         }
         self.a.stmxcsr(m(R::R12, off::SCRATCH));
-        self.lanes_check(0, d, &mut slow);
+        if lanes_out {
+            self.lanes_check(0, d, &mut slow);
+        }
         self.a.load(4, R::RDX, m(R::R12, off::SCRATCH));
-        self.a.test_ri(false, R::RDX, mask);
-        slow.push(self.a.jcc_fwd(Cc::Ne));
+        if mask != 0 {
+            self.a.test_ri(false, R::RDX, mask);
+            slow.push(self.a.jcc_fwd(Cc::Ne));
+        }
         self.a.sh_i(false, Sh::Shr, R::RDX, 1);
         self.a.alu_ri(false, Alu::And, R::RDX, 0x16);
         self.a.alu_mr(false, Alu::Or, m(R::RBP, off::FPSR), R::RDX);

@@ -326,8 +326,24 @@ fn cases(f: Features) -> Vec<Case> {
             ("v.frintx", 0x2e21_9800 | 1 << 5),
             ("v.frinti", 0x2ea1_9800 | 1 << 5),
         ];
+        ops.extend([
+            ("v.fcmeq", 0x0e20_e400 | regs),
+            ("v.fcmge", 0x2e20_e400 | regs),
+            ("v.fcmgt", 0x2ea0_e400 | regs),
+            ("v.facge", 0x2e20_ec00 | regs),
+            ("v.facgt", 0x2ea0_ec00 | regs),
+        ]);
         if q == 1 {
             ops.push(("v.fdiv", 0x2e20_fc00 | regs));
+        }
+        if sz == 0 {
+            ops.extend([
+                ("v.fcvtzs", 0x0ea1_b800 | 1 << 5),
+                ("v.fcvtns", 0x0e21_a800 | 1 << 5),
+                ("v.fcvtps", 0x0ea1_a800 | 1 << 5),
+                ("v.fcvtms", 0x0e21_b800 | 1 << 5),
+                ("v.scvtf", 0x0e21_d800 | 1 << 5),
+            ]);
         }
         if f.fma {
             ops.push(("v.fmla", 0x0e20_cc00 | regs));
