@@ -122,6 +122,8 @@ pub(crate) enum VecOp {
     ToInt { mode: Option<u8> },
     /// SCVTF of 32-bit integer lanes to single.
     FromInt,
+    /// FADDP (vector): haddps/haddpd.
+    AddPairs,
 }
 
 /// The decoded vector operation of a helper call: op, whether the lanes are D, bytes.
@@ -142,6 +144,12 @@ pub(crate) fn classify_vec(h: &Helper, imm: u64, f: Features) -> Option<(VecOp, 
         return None;
     }
     let op = match h.name {
+        "fp::v2e" => match Op2::from_u8(imm as u8)? {
+            Op2::Mul => VecOp::Arith { opc: 0x59 },
+            Op2::Mla if f.fma => VecOp::Fma { neg: false },
+            Op2::Mls if f.fma => VecOp::Fma { neg: true },
+            _ => return None,
+        },
         "fp::v2" => match Op2::from_u8(imm as u8)? {
             Op2::Add => VecOp::Arith { opc: 0x58 },
             Op2::Sub => VecOp::Arith { opc: 0x5c },
@@ -177,6 +185,7 @@ pub(crate) fn classify_vec(h: &Helper, imm: u64, f: Features) -> Option<(VecOp, 
             VecOp::ToInt { mode }
         }
         "fp::vfromint" if !d && imm >> 8 & 1 == 0 && imm >> 20 & 0xff == 0 => VecOp::FromInt,
+        "fp::vp" if Op2::from_u8(imm as u8)? == Op2::Add => VecOp::AddPairs,
         "fp::v1" => match Op1::from_u8(imm as u8)? {
             Op1::Sqrt => VecOp::Sqrt,
             Op1::RintN => VecOp::Rint { imm: 8 },
@@ -571,10 +580,34 @@ impl Tr<'_> {
                 s.a.movq_xx(x, x);
             }
         };
+        // By element: lane `index` of the second operand in every lane.
+        let elem = (h.name == "fp::v2e").then_some((imm >> 20 & 0xf) as u8);
+        let bcast = |s: &mut Self, x: u8| {
+            if let Some(k) = elem {
+                let sh = if d {
+                    [0x44, 0xee][usize::from(k & 1)]
+                } else {
+                    (k & 3) * 0x55
+                };
+                s.a.sse_rri(&[0x0f, 0x70], x, x, sh);
+            }
+        };
         match op {
+            VecOp::AddPairs => {
+                self.xmm_load(0, args[0]);
+                self.xmm_load(1, args[1]);
+                if bytes == 8 {
+                    // [a0 a1 b0 b1] added in pairs (twice).
+                    self.a.fp_rr(&[0x66], &[0x0f, 0x14], 0, 1);
+                    self.a.sse_rr(&[0x0f, 0x6f], 1, 0);
+                }
+                self.a
+                    .fp_rr(if d { &[0x66] } else { &[0xf2] }, &[0x0f, 0x7c], 0, 1);
+            }
             VecOp::Arith { opc } => {
                 self.xmm_load(0, args[0]);
                 self.xmm_load(1, args[1]);
+                bcast(self, 1);
                 low(self, 0);
                 low(self, 1);
                 self.a.fp_rr(pp, &[0x0f, opc], 0, 1);
@@ -586,6 +619,7 @@ impl Tr<'_> {
                 self.xmm_load(0, args[2]);
                 self.xmm_load(1, args[0]);
                 self.xmm_load(2, args[1]);
+                bcast(self, 2);
                 low(self, 0);
                 low(self, 1);
                 low(self, 2);

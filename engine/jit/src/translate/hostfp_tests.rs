@@ -326,6 +326,26 @@ fn cases(f: Features) -> Vec<Case> {
             ("v.frintx", 0x2e21_9800 | 1 << 5),
             ("v.frinti", 0x2ea1_9800 | 1 << 5),
         ];
+        ops.push(("v.faddp", 0x2e20_d400 | regs));
+        // By element: lane k of V2.
+        let lanes = if sz == 1 { 2 } else { 4 };
+        for k in [0u32, lanes - 1] {
+            let hl = if sz == 1 {
+                k << 11
+            } else {
+                (k >> 1) << 11 | (k & 1) << 21
+            };
+            let e = 2 << 16 | hl | 1 << 5;
+            ops.push(("v.fmul[]", 0x0f80_9000 | e));
+            if f.fma {
+                ops.push(("v.fmla[]", 0x0f80_1000 | e));
+                ops.push(("v.fmls[]", 0x0f80_5000 | e));
+            }
+            if q == 1 && sz == 1 {
+                // Scalar by element (one D lane; single lanes stay helper calls).
+                ops.push(("s.fmul[]", 0x1f80_9000 | e));
+            }
+        }
         ops.extend([
             ("v.fcmeq", 0x0e20_e400 | regs),
             ("v.fcmge", 0x2e20_e400 | regs),
