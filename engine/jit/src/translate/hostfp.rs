@@ -124,10 +124,38 @@ pub(crate) enum VecOp {
     FromInt,
     /// FADDP (vector): haddps/haddpd.
     AddPairs,
+    /// FCVTL(2): single lanes (the upper half with `upper`) to double.
+    Widen { upper: bool },
+    /// FCVTN(2): double lanes to single, into the low half (the upper half of the
+    /// destination, keeping its low half, with `upper`).
+    Narrow { upper: bool },
 }
 
 /// The decoded vector operation of a helper call: op, whether the lanes are D, bytes.
 pub(crate) fn classify_vec(h: &Helper, imm: u64, f: Features) -> Option<(VecOp, bool, u32)> {
+    // FCVTL(2) from single, FCVTN(2) to single with FPCR's rounding.
+    match h.name {
+        "fp::widen" if imm & 3 == 1 => {
+            return f.sse41.then_some((
+                VecOp::Widen {
+                    upper: imm >> 8 & 1 != 0,
+                },
+                false,
+                16,
+            ));
+        }
+        "fp::narrow" if imm & 3 == 1 && imm >> 12 & 7 == 7 => {
+            return f.sse41.then_some((
+                VecOp::Narrow {
+                    upper: imm >> 8 & 1 != 0,
+                },
+                true,
+                16,
+            ));
+        }
+        "fp::widen" | "fp::narrow" => return None,
+        _ => {}
+    }
     // The format is in bits 8.. for the arithmetic helpers, 0.. for the conversions.
     let fsh = if h.name.starts_with("fp::v") && h.name.ends_with("int") {
         0
@@ -592,7 +620,24 @@ impl Tr<'_> {
                 s.a.sse_rri(&[0x0f, 0x70], x, x, sh);
             }
         };
+        // The format of the result lanes.
+        let mut out_d = d;
         match op {
+            VecOp::Widen { upper } => {
+                self.xmm_load(1, args[0]);
+                if upper {
+                    self.a.sse_rri(&[0x0f, 0x70], 1, 1, 0xee);
+                }
+                // cvtps2pd
+                self.a.fp_rr(&[], &[0x0f, 0x5a], 0, 1);
+                out_d = true;
+            }
+            VecOp::Narrow { .. } => {
+                self.xmm_load(1, args[0]);
+                // cvtpd2ps (the upper half zero)
+                self.a.fp_rr(&[0x66], &[0x0f, 0x5a], 0, 1);
+                out_d = false;
+            }
             VecOp::AddPairs => {
                 self.xmm_load(0, args[0]);
                 self.xmm_load(1, args[1]);
@@ -699,7 +744,7 @@ impl Tr<'_> {
         }
         self.a.stmxcsr(m(R::R12, off::SCRATCH));
         if lanes_out {
-            self.lanes_check(0, d, &mut slow);
+            self.lanes_check(0, out_d, &mut slow);
         }
         self.a.load(4, R::RDX, m(R::R12, off::SCRATCH));
         if mask != 0 {
@@ -709,6 +754,13 @@ impl Tr<'_> {
         self.a.sh_i(false, Sh::Shr, R::RDX, 1);
         self.a.alu_ri(false, Alu::And, R::RDX, 0x16);
         self.a.alu_mr(false, Alu::Or, m(R::RBP, off::FPSR), R::RDX);
+        if let VecOp::Narrow { upper: true } = op {
+            // [the destination's low half, the result].
+            self.xmm_load(2, args[1]);
+            self.a.movq_xx(2, 2);
+            self.a.sse_rr(&[0x0f, 0x6c], 2, 0);
+            self.a.sse_rr(&[0x0f, 0x6f], 0, 2);
+        }
         self.xdef(dst, 0);
         let done = self.a.jmp_fwd();
         for f in slow {

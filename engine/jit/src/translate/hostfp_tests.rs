@@ -377,6 +377,19 @@ fn cases(f: Features) -> Vec<Case> {
             });
         }
     }
+    // FCVTL(2) from single lanes, FCVTN(2) to single lanes.
+    for q in [0u32, 1] {
+        v.push(Case {
+            name: "v.fcvtl",
+            words: vec![0x0e61_7800 | q << 30 | 1 << 5],
+            src: Src::Vec(32),
+        });
+        v.push(Case {
+            name: "v.fcvtn",
+            words: vec![0x0e61_6800 | q << 30 | 1 << 5],
+            src: Src::Vec(64),
+        });
+    }
     // Sequences: flags of one op must not leak into the next, nor survive an FPSR or
     // FPCR write (X5 holds a random FPCR).
     let (msr_fpsr, msr_fpcr) = (0xd51b_443f, 0xd51b_4405);
