@@ -133,12 +133,16 @@ impl Jit {
             a.push(r);
         }
         a.alu_ri(true, Alu::Sub, R::RSP, 8);
+        // The host's MXCSR, restored on the way out: host FP ops load the guest's
+        // (`translate::hostfp`).
+        a.stmxcsr(m(R::RSP, 0));
         a.mov_rr(true, R::RBP, R::RDI);
         a.mov_rr(true, R::R12, R::RSI);
         a.load(8, R::R13, m(R::R12, off::TLB_CUR));
         a.jmp_r(R::RDX);
         // epilogue
         let epi = a.pos();
+        a.ldmxcsr(m(R::RSP, 0));
         a.alu_ri(true, Alu::Add, R::RSP, 8);
         for r in [R::R15, R::R14, R::R13, R::R12, R::RBP, R::RBX] {
             a.pop(r);

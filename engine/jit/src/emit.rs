@@ -584,6 +584,58 @@ impl Asm {
         self.buf.extend_from_slice(&[0xc4, 0xe2, 0x7a, 0xf5, 0xc9]);
     }
 
+    /// A scalar/packed FP op `xmm_d, xmm_s` with the prefix `pre` (none, 66, F2 or F3)
+    /// and opcode bytes `op` (`[0xf2]`, `[0x0f, 0x58]` is addsd).
+    pub fn fp_rr(&mut self, pre: &[u8], op: &[u8], d: u8, s: u8) {
+        self.op_rr(false, pre, op, d, s, false);
+    }
+
+    /// A scalar FP op with a general-register source or destination in the ModRM
+    /// `rm` field (cvtsi2sd, cvttsd2si); `w`: 64-bit integer.
+    pub fn fp_rr_gpr(&mut self, w: bool, pre: &[u8], op: &[u8], reg: u8, rm: u8) {
+        self.op_rr(w, pre, op, reg, rm, false);
+    }
+
+    /// [`Asm::fp_rr`] with an 8-bit immediate (cmpps, cmppd).
+    pub fn fp_rri(&mut self, pre: &[u8], op: &[u8], d: u8, s: u8, imm: u8) {
+        self.op_rr(false, pre, op, d, s, false);
+        self.b(imm);
+    }
+
+    /// `movd xmm, r32` (zeroes the rest).
+    pub fn movd_xr(&mut self, x: u8, r: R) {
+        self.op_rr(false, &[0x66], &[0x0f, 0x6e], x, r.0, false);
+    }
+
+    /// `movd r32, xmm` (the low 32 bits, zero-extended).
+    pub fn movd_rx(&mut self, r: R, x: u8) {
+        self.op_rr(false, &[0x66], &[0x0f, 0x7e], x, r.0, false);
+    }
+
+    /// `ldmxcsr [mem]`.
+    pub fn ldmxcsr(&mut self, mm: M) {
+        self.op_rm(false, &[], &[0x0f, 0xae], 2, mm, false);
+    }
+
+    /// `stmxcsr [mem]`.
+    pub fn stmxcsr(&mut self, mm: M) {
+        self.op_rm(false, &[], &[0x0f, 0xae], 3, mm, false);
+    }
+
+    /// A three-operand VEX op `d, v, s` (128-bit, VEX.L = 0) in opcode map `map` (1 0F,
+    /// 2 0F38, 3 0F3A) with implied prefix `pp` (0 none, 1 66, 2 F3, 3 F2) and VEX.W `w`:
+    /// `vex_rrr(2, 1, true, 0xb9, d, v, s)` is vfmadd231sd.
+    #[allow(clippy::too_many_arguments)]
+    pub fn vex_rrr(&mut self, map: u8, pp: u8, w: bool, op: u8, d: u8, v: u8, s: u8) {
+        let r = u8::from(d < 8) << 7;
+        let b = u8::from(s < 8) << 5;
+        self.b(0xc4);
+        self.b(r | 0x40 | b | map);
+        self.b(u8::from(w) << 7 | ((!v & 15) << 3) | pp);
+        self.b(op);
+        self.b(0xc0 | ((d & 7) << 3) | (s & 7));
+    }
+
     /// `mfence`.
     pub fn mfence(&mut self) {
         self.buf.extend_from_slice(&[0x0f, 0xae, 0xf0]);
@@ -772,6 +824,45 @@ mod tests {
             (one(|a| a.rorx(R::RAX, R::RSI, 7)), "rorx rax,rsi,7"),
             (one(|a| a.rorx(R::RAX, R::R14, 7)), "rorx rax,r14,7"),
             (one(|a| a.rorx(R::R9, R::RDX, 12)), "rorx r9,rdx,0Ch"),
+            (
+                one(|a| a.fp_rr(&[0xf2], &[0x0f, 0x58], 0, 1)),
+                "addsd xmm0,xmm1",
+            ),
+            (
+                one(|a| a.fp_rr(&[0xf3], &[0x0f, 0x5e], 9, 2)),
+                "divss xmm9,xmm2",
+            ),
+            (
+                one(|a| a.fp_rr(&[0x66], &[0x0f, 0x2e], 0, 0)),
+                "ucomisd xmm0,xmm0",
+            ),
+            (
+                one(|a| a.fp_rr_gpr(true, &[0xf2], &[0x0f, 0x2a], 0, R::R9.0)),
+                "cvtsi2sd xmm0,r9",
+            ),
+            (
+                one(|a| a.fp_rr_gpr(false, &[0xf2], &[0x0f, 0x2c], R::RCX.0, 1)),
+                "cvttsd2si ecx,xmm1",
+            ),
+            (one(|a| a.movd_xr(1, R::R10)), "movd xmm1,r10d"),
+            (
+                one(|a| a.fp_rri(&[], &[0x0f, 0xc2], 3, 3, 3)),
+                "cmpunordps xmm3,xmm3",
+            ),
+            (one(|a| a.movd_rx(R::RAX, 0)), "movd eax,xmm0"),
+            (
+                one(|a| a.ldmxcsr(mi(R::R12, R::RDX, 4, 0x40))),
+                "ldmxcsr [r12+rdx*4+40h]",
+            ),
+            (one(|a| a.stmxcsr(m(R::RSP, 0))), "stmxcsr [rsp]"),
+            (
+                one(|a| a.vex_rrr(2, 1, true, 0xb9, 0, 1, 2)),
+                "vfmadd231sd xmm0,xmm1,xmm2",
+            ),
+            (
+                one(|a| a.vex_rrr(2, 1, false, 0xbd, 9, 10, 11)),
+                "vfnmadd231ss xmm9,xmm10,xmm11",
+            ),
             (one(|a| a.movq_xr(0, R::RAX)), "movq xmm0,rax"),
             (one(|a| a.movq_xr(0, R::R9)), "movq xmm0,r9"),
             (one(|a| a.movq_xr(15, R::RAX)), "movq xmm15,rax"),

@@ -112,8 +112,11 @@ pub struct Ctx {
     pub fault: Option<MemFault>,
     /// The encoding of an [`exit::UNDEF`] exit.
     pub undef_raw: u64,
-    /// A scratch byte for flag materialisation.
+    /// A scratch byte for flag materialisation (and the MXCSR a host FP op stores).
     pub scratch: u64,
+    /// MXCSR for host FP operations by FPCR.RMode (`translate::hostfp`): every
+    /// exception masked, the rounding control of the mode, FTZ and DAZ off.
+    pub mxcsr: [u32; 4],
     /// The event byte `irq` points at when the host has none (the runner clears it).
     pub event: u64,
     /// Non-zero when an interrupt line is asserted (set by the runner before each run):
@@ -171,6 +174,7 @@ pub mod off {
     const _: () = assert!(size_of::<Ctx>() < i32::MAX as usize);
     pub const UNDEF_RAW: i32 = offset_of!(Ctx, undef_raw) as i32;
     pub const SCRATCH: i32 = offset_of!(Ctx, scratch) as i32;
+    pub const MXCSR: i32 = offset_of!(Ctx, mxcsr) as i32;
     pub const IRQ_LINE: i32 = offset_of!(Ctx, irq_line) as i32;
     pub const ARGS: i32 = offset_of!(Ctx, args) as i32;
     pub const RET: i32 = offset_of!(Ctx, ret) as i32;
@@ -217,6 +221,7 @@ impl Ctx {
             core::ptr::addr_of_mut!((*p).fault).write(None);
             core::ptr::addr_of_mut!((*p).undef_raw).write(0);
             core::ptr::addr_of_mut!((*p).scratch).write(0);
+            core::ptr::addr_of_mut!((*p).mxcsr).write(crate::translate::hostfp::MXCSR_BY_RMODE);
             core::ptr::addr_of_mut!((*p).args).write([0; 3]);
             core::ptr::addr_of_mut!((*p).ret).write(0);
             core::ptr::addr_of_mut!((*p).temps).write([0; MAX_TEMPS]);

@@ -23,6 +23,8 @@ impl Tr<'_> {
                 self.aes(i, dst, args, imm)
             } else if helper.name.starts_with("simd::") {
                 self.simd(dst, helper, args, imm)
+            } else if helper.name.starts_with("fp::") {
+                self.host_fp(i, dst, helper, args, nargs, imm)
             } else {
                 self.sha(dst, helper, args, imm)
             }

@@ -77,6 +77,8 @@ pub(crate) fn test_env(rt: &Rt, max_regs: usize) -> Env<'_> {
             flag_pext: true,
             bmi2: true,
             bmi1: true,
+            host_fp: true,
+            fma: true,
         },
         limit_checks: false,
         event_abs: None,

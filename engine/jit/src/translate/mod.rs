@@ -25,6 +25,7 @@ mod analysis;
 mod branch;
 mod call;
 mod crypto;
+pub(crate) mod hostfp;
 mod int;
 mod mem;
 mod regalloc;
@@ -59,6 +60,11 @@ pub struct Features {
     pub bmi2: bool,
     /// BMI1 (TZCNT for RBIT + CLZ).
     pub bmi1: bool,
+    /// Scalar FP on the host's SSE unit ([`hostfp`]; SSE2, always there: off only to
+    /// measure or compare).
+    pub host_fp: bool,
+    /// FMA3 with the OS saving the AVX state (the FMADD family on the host).
+    pub fma: bool,
 }
 
 impl Features {
@@ -81,6 +87,8 @@ impl Features {
             flag_pext: crate::fast_pext(bmi2),
             bmi2,
             bmi1: l7 & (1 << 3) != 0,
+            host_fp: true,
+            fma: hostfp::fma_usable(l1),
         }
     }
 }
@@ -101,6 +109,7 @@ fn inline_helper(h: &Helper, imm: u64, f: Features) -> bool {
         "crypto::sha3" => f.sha && (4..=6).contains(&imm),
         "crypto::sha2" => f.sha && imm == 2,
         "crypto::sha256x" => f.sha,
+        n if n.starts_with("fp::") => hostfp::inline(h, imm, f),
         _ => crate::simd::inline(h, imm, f),
     }
 }
@@ -368,6 +377,8 @@ impl<'a> IntoIterator for &'a Live {
 }
 
 struct Tr<'a> {
+    /// What MXCSR holds for host FP ops ([`hostfp::MX_UNKNOWN`], ...).
+    mx: u8,
     a: Asm,
     env: Env<'a>,
     b: &'a Block,
@@ -644,6 +655,7 @@ pub fn translate_with(b: &Block, env: &Env, s: &mut Scratch) -> Result<Vec<ExitR
     let mut code = core::mem::take(&mut s.code);
     code.clear();
     let mut tr = Tr {
+        mx: hostfp::MX_UNKNOWN,
         a: Asm { buf: code },
         env: *env,
         b,
@@ -839,6 +851,7 @@ impl Tr<'_> {
             self.skip = None;
             return;
         }
+        hostfp::note_op(&mut self.mx, &op);
         if self.pend.is_some() {
             match at_op(&op) {
                 AtOp::Pass | AtOp::Cold => {}

@@ -98,7 +98,12 @@ fn new_jit() -> jit::Jit {
             std::process::exit(2);
         }
     };
-    let mut j = jit::Jit::new::<mem::GuestMem>(region, jit::Features::probe());
+    let mut feats = jit::Features::probe();
+    // A64_HOSTFP=0: every FP operation through the softfloat (to compare).
+    if std::env::var("A64_HOSTFP").is_ok_and(|v| v == "0") {
+        feats.host_fp = false;
+    }
+    let mut j = jit::Jit::new::<mem::GuestMem>(region, feats);
     // No interrupts here: block entries only look at the event byte.
     j.set_limit_checks(false);
     // A64_JIT_REGS: fewer host registers for temps (tests of the spilling paths).
