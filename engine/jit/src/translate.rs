@@ -85,7 +85,7 @@ fn inline_helper(h: &Helper, imm: u64, f: Features) -> bool {
         "crypto::sha3" => f.sha && (4..=6).contains(&imm),
         "crypto::sha2" => f.sha && imm == 2,
         "crypto::sha256x" => f.sha,
-        _ => crate::simd::inline(h, imm, f),
+        _ => crate::simd::inline(h, imm, f) || simd_int::inline(h, imm, f),
     }
 }
 
@@ -2285,7 +2285,9 @@ impl Tr<'_> {
                 imm,
                 ..
             } if inline_helper(helper, imm, self.env.feats) => {
-                if helper.name.starts_with("simd::") {
+                if simd_int::inline(helper, imm, self.env.feats) {
+                    self.simd_int(dst, helper, args, imm)
+                } else if helper.name.starts_with("simd::") {
                     self.simd(dst, helper, args, imm)
                 } else {
                     self.sha(dst, helper, args, imm)
@@ -4141,6 +4143,11 @@ fn imm_fit(v: u64, w: bool) -> Option<i32> {
         (v <= u32::MAX as u64).then_some(v as u32 as i32)
     }
 }
+
+mod simd_int;
+
+#[cfg(test)]
+mod host_exec;
 
 #[cfg(test)]
 mod codegen_tests;
