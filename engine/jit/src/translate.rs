@@ -43,6 +43,8 @@ pub struct Features {
     pub bmi2: bool,
     /// BMI1 (TZCNT for RBIT + CLZ).
     pub bmi1: bool,
+    /// PCLMULQDQ (PMULL/PMULL2 of 64-bit lanes, CRC32 by Barrett reduction).
+    pub pclmul: bool,
 }
 
 impl Features {
@@ -65,6 +67,7 @@ impl Features {
             flag_pext: crate::fast_pext(bmi2),
             bmi2,
             bmi1: l7 & (1 << 3) != 0,
+            pclmul: l1 & (1 << 1) != 0,
         }
     }
 }
@@ -80,6 +83,9 @@ pub fn host_passes(b: &mut Block, f: Features) {
 
 /// Whether the translator emits helper `h` (with `imm`) inline for features `f`.
 fn inline_helper(h: &Helper, imm: u64, f: Features) -> bool {
+    if host_crypto::inline(h, imm, f) {
+        return true;
+    }
     match h.name {
         "crypto::aes" => f.aes,
         "crypto::sha3" => f.sha && (4..=6).contains(&imm),
@@ -2285,7 +2291,9 @@ impl Tr<'_> {
                 imm,
                 ..
             } if inline_helper(helper, imm, self.env.feats) => {
-                if simd_int::inline(helper, imm, self.env.feats) {
+                if host_crypto::inline(helper, imm, self.env.feats) {
+                    self.host_crypto(dst, helper, args, imm)
+                } else if simd_int::inline(helper, imm, self.env.feats) {
                     self.simd_int(dst, helper, args, imm)
                 } else if helper.name.starts_with("simd::") {
                     self.simd(dst, helper, args, imm)
@@ -4144,6 +4152,7 @@ fn imm_fit(v: u64, w: bool) -> Option<i32> {
     }
 }
 
+mod host_crypto;
 mod simd_int;
 
 #[cfg(test)]

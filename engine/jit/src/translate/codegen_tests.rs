@@ -77,6 +77,7 @@ pub(crate) fn test_env(rt: &Rt, max_regs: usize) -> Env<'_> {
             flag_pext: true,
             bmi2: true,
             bmi1: true,
+            pclmul: true,
         },
         limit_checks: false,
         event_abs: None,

@@ -1148,6 +1148,7 @@ mod exec_tests {
             flag_pext: true,
             bmi2: true,
             bmi1: true,
+            pclmul: true,
         }
     }
 
