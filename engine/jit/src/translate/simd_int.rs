@@ -166,6 +166,10 @@ fn rep(esize: u32, v: u64) -> u64 {
 
 /// Whether `h` with `imm` is one of this module's inline forms (on top of
 /// [`crate::simd::inline`], which is asked first).
+fn part2(imm: u64) -> bool {
+    SImm::part2(imm)
+}
+
 pub(super) fn inline(h: &Helper, imm: u64, f: Features) -> bool {
     if !f.sse41 || crate::simd::inline(h, imm, f) {
         return false;
@@ -214,6 +218,8 @@ pub(super) fn inline(h: &Helper, imm: u64, f: Features) -> bool {
         "simd::across" => vec && e < 64 && i.lanes >= 4 && i.op <= 6,
         "simd::permute" => vec && i.lanes >= 2 && i.op <= 5,
         "simd::tbl_step" => matches!(i.lanes, 8 | 16) && i.sh < 4,
+        "simd::deinterleave3" | "simd::interleave3" => vec && i.lanes >= 2 && i.sh < 3,
+        "simd::smov" => matches!(e, 8 | 16 | 32) && i.sh * e < 128 && (e < 32 || part2(imm)),
         _ => false,
     }
 }
@@ -408,6 +414,21 @@ fn qc_if_any(a: &mut Asm, x: u8, bytes: u32) {
 impl Tr<'_> {
     /// Emits one of [`inline`]'s forms.
     pub(super) fn simd_int(&mut self, dst: Temp, h: &Helper, args: [Temp; 3], imm: u64) {
+        if h.name == "simd::smov" {
+            // The element loaded from the register's memory copy, sign-extended.
+            let i = SImm::of(imm);
+            let bytes = (i.esize / 8) as u8;
+            let src = self.vec_mem(args[0]);
+            let at = crate::emit::M {
+                disp: src.disp + i32::from(bytes) * i.sh as i32,
+                ..src
+            };
+            self.a.load(bytes, R::RAX, at);
+            let r = self.def(dst);
+            self.a.movsx(SImm::part2(imm), bytes, r, R::RAX);
+            self.fin(dst, r);
+            return;
+        }
         for (k, &t) in args.iter().enumerate().take(h.args.len()) {
             self.xmm_load(k as u8 + 1, t);
         }
@@ -492,6 +513,22 @@ pub(crate) fn emit(a: &mut Asm, name: &str, imm: u64) {
             permute(a, i.op, e, bits);
             bits
         }
+        "simd::deinterleave3" | "simd::interleave3" => {
+            // Each source's bytes put in place by PSHUFB (0x80 elsewhere), ORed.
+            let inter = name == "simd::interleave3";
+            for src in 0..3u8 {
+                let mask = &LDST3_MASKS[ldst3_index(inter, e, bits, i.sh, u32::from(src))];
+                a.mov_ri(R::RAX, mask.as_ptr() as u64);
+                a.movdqu_load(7, m(R::RAX, 0));
+                let x = if src == 0 { 0 } else { 4 };
+                mov(a, x, src + 1);
+                a.sse_rr(PSHUFB, x, 7);
+                if src > 0 {
+                    a.sse_rr(POR, 0, 4);
+                }
+            }
+            128
+        }
         _ => {
             // TBL/TBX, one table register: bytes whose index is in
             // [16k, 16k+16) from the table, others from the accumulator (XMM1).
@@ -512,6 +549,46 @@ pub(crate) fn emit(a: &mut Asm, name: &str, imm: u64) {
     if keep == 64 {
         a.movq_xx(0, 0);
     }
+}
+
+/// PSHUFB masks of LD3 de-interleaving and ST3 interleaving: for (ST3, element size,
+/// 128-bit, register or chunk `k`, source `s`), the bytes of source `s` that go into
+/// the result (0x80 for the others, and above the 64 bits of a 64-bit form).
+static LDST3_MASKS: [[u8; 16]; 144] = {
+    let mut t = [[0x80u8; 16]; 144];
+    let mut n = 0;
+    while n < 144 {
+        let (inter, eb, total) = (n / 72 == 1, 1usize << ((n / 18) % 4), 8 << ((n / 9) % 2));
+        let (k, s) = ((n / 3) % 3, n % 3);
+        let lanes = total / eb;
+        let mut j = 0;
+        while j < total {
+            let (i, b) = (j / eb, j % eb);
+            let (from, at) = if inter {
+                // Chunk k, element i: element e / 3 of register e % 3.
+                let e = k * lanes + i;
+                (e % 3, (e / 3) * eb + b)
+            } else {
+                // Register k, element i: memory element 3i + k.
+                let e = i * 3 + k;
+                (e / lanes, (e % lanes) * eb + b)
+            };
+            if from == s {
+                t[n][j] = at as u8;
+            }
+            j += 1;
+        }
+        n += 1;
+    }
+    t
+};
+
+fn ldst3_index(inter: bool, e: u32, bits: u32, k: u32, s: u32) -> usize {
+    (usize::from(inter) * 72)
+        + lg(e) * 18
+        + usize::from(bits == 128) * 9
+        + (k as usize) * 3
+        + s as usize
 }
 
 /// Shifts by immediate: Vn in XMM1, Vd in XMM2.
@@ -1297,6 +1374,11 @@ mod exec_tests {
         let perm =
             shapes().flat_map(|(e, l)| (0..6u8).map(move |op| pack(op, e, l, false, false, 0, 0)));
         assert!(check(&sl::PERMUTE, perm, 400) > 20);
+        let ld3: Vec<u64> = shapes()
+            .flat_map(|(e, l)| (0..3).map(move |k| pack(0, e, l, false, false, k, 0)))
+            .collect();
+        assert_eq!(check(&sl::DEINTERLEAVE3, ld3.clone(), 100), 21);
+        assert_eq!(check(&sl::INTERLEAVE3, ld3, 100), 21);
         let tbl = [8, 16]
             .into_iter()
             .flat_map(|l| (0..4).map(move |k| pack(0, 8, l, false, false, k, 0)));
