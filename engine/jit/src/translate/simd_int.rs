@@ -136,6 +136,9 @@ mod si {
     pub const URSRA: u8 = 8;
     pub const SRI: u8 = 9;
     pub const SLI: u8 = 10;
+    pub const SQSHL: u8 = 11;
+    pub const UQSHL: u8 = 12;
+    pub const SQSHLU: u8 = 13;
 }
 
 /// `0..=3` for 8..64-bit elements.
@@ -179,10 +182,14 @@ pub(super) fn inline(h: &Helper, imm: u64, f: Features) -> bool {
     let esz = matches!(e, 8 | 16 | 32 | 64);
     let vec = esz && matches!(i.bits(), 64 | 128);
     match h.name {
-        "simd::shift_imm" => vec && i.op <= si::SLI,
+        "simd::shift_imm" => {
+            vec && (i.op <= si::SLI || (i.op <= si::SQSHLU && (e < 64 || f.sse42)))
+        }
         "simd::shift_long" => matches!(e, 8 | 16 | 32) && i.sh < e,
         "simd::shll" => matches!(e, 8 | 16 | 32),
-        "simd::shift_narrow" => matches!(e, 8 | 16 | 32) && i.bits() == 64 && i.op <= 1,
+        "simd::shift_narrow" => {
+            i.bits() == 64 && ((matches!(e, 8 | 16) && i.op <= 7) || (e == 32 && i.op <= 1))
+        }
         "simd::narrow" => matches!(e, 8 | 16 | 32) && i.bits() == 64 && (i.op == 0 || e < 32),
         "simd::three_same" => {
             if !vec || (i.elem && !matches!(e, 16 | 32)) {
@@ -461,9 +468,20 @@ pub(crate) fn emit(a: &mut Asm, name: &str, imm: u64) {
             128
         }
         "simd::shift_narrow" => {
-            mov(a, 0, 1);
-            shr(a, 0, 2 * e, i.sh, false, i.op == 1);
-            narrow_trunc(a, 0, 2 * e, 7);
+            // SHRN, RSHRN, SQSHRN, UQSHRN, SQRSHRN, UQRSHRN, SQSHRUN, SQRSHRUN: the
+            // (rounding) shift of the wide lanes, then XTN / SQXTN / UQXTN / SQXTUN.
+            let (signed, round, nop) = match i.op {
+                0 => (false, false, 0),
+                1 => (false, true, 0),
+                2 => (true, false, 1),
+                3 => (false, false, 2),
+                4 => (true, true, 1),
+                5 => (false, true, 2),
+                6 => (true, false, 3),
+                _ => (true, true, 3),
+            };
+            shr(a, 1, 2 * e, i.sh, signed, round);
+            narrow(a, nop, e);
             if part2 {
                 // Into the upper half, Vd's lower half kept.
                 a.sse_rr(PUNPCKLQDQ, 2, 0);
@@ -603,6 +621,40 @@ fn shift_imm(a: &mut Asm, i: SImm) {
                 and_const(a, 2, 7, rep(e, (1u64 << s) - 1));
                 a.sse_rr(POR, 0, 2);
             }
+        }
+        si::SQSHL | si::UQSHL | si::SQSHLU => {
+            // r = n << s; it overflowed where shifting back does not give n.
+            shl(a, 0, e, s, 7);
+            mov(a, 4, 0);
+            if i.op == si::SQSHL {
+                asr(a, 4, e, s, 7);
+            } else {
+                lsr(a, 4, e, s, 7);
+            }
+            a.sse_rr(PCMPEQ[lg(e)], 4, 1);
+            a.sse_rr(PCMPEQD, 7, 7);
+            a.sse_rr(PXOR, 4, 7); // overflow mask
+            a.sse_rr(PXOR, 5, 5);
+            a.sse_rr(PCMPGT[lg(e)], 5, 1); // n < 0
+            match i.op {
+                si::SQSHL => {
+                    // Saturated: n < 0 ? MIN : MAX.
+                    splat(a, 7, rep(e, u64::MAX >> (64 - e + 1)));
+                    a.sse_rr(PXOR, 5, 7);
+                    a.sse_rr(PXOR, 5, 0);
+                    a.sse_rr(PAND, 5, 4);
+                    a.sse_rr(PXOR, 0, 5);
+                }
+                si::UQSHL => a.sse_rr(POR, 0, 4),
+                _ => {
+                    // Negative inputs saturate to 0, others to the unsigned maximum.
+                    a.sse_rr(POR, 0, 4);
+                    a.sse_rr(POR, 4, 5);
+                    a.sse_rr(PANDN, 5, 0);
+                    mov(a, 0, 5);
+                }
+            }
+            qc_if_any(a, 4, i.bits() / 8);
         }
         si::SRI => {
             lsr(a, 0, e, s, 7);
@@ -1292,8 +1344,8 @@ mod exec_tests {
     #[test]
     fn shifts_by_immediate() {
         let imms = shapes().flat_map(|(e, l)| {
-            (0..=10u8).flat_map(move |op| {
-                let (lo, hi) = if matches!(op, 0 | 10) {
+            (0..=13u8).flat_map(move |op| {
+                let (lo, hi) = if matches!(op, 0 | 10..=13) {
                     (0, e - 1)
                 } else {
                     (1, e)
@@ -1317,7 +1369,7 @@ mod exec_tests {
             .flat_map(|e| (0..2).map(move |p| pack(0, e, 0, p == 1, false, 0, 0)));
         assert_eq!(check(&sl::SHLL, shll, 200), 6);
         let narrow = [8, 16, 32].into_iter().flat_map(|e| {
-            (0..2u8).flat_map(move |op| {
+            (0..8u8).flat_map(move |op| {
                 (0..2).flat_map(move |p| {
                     (1..=e).map(move |s| pack(op, e, 64 / e, p == 1, false, s, 0))
                 })
