@@ -116,6 +116,11 @@ mod td {
 /// Two-register misc indices (`TWO_MISC_OPS`).
 mod tm {
     pub const CNT: u8 = 3;
+    pub const CLS: u8 = 4;
+    pub const CLZ: u8 = 5;
+    pub const RBIT: u8 = 7;
+    pub const SQABS: u8 = 10;
+    pub const SQNEG: u8 = 11;
     pub const ABS: u8 = 8;
     pub const NEG: u8 = 9;
     pub const CMGE0: u8 = 15;
@@ -214,7 +219,9 @@ pub(super) fn inline(h: &Helper, imm: u64, f: Features) -> bool {
         }
         "simd::two_misc" => {
             vec && match i.op {
-                tm::CNT => e == 8,
+                tm::CNT | tm::RBIT => e == 8,
+                tm::CLS | tm::CLZ => e < 64,
+                tm::SQABS | tm::SQNEG => true,
                 tm::ABS => true,
                 tm::NEG => true,
                 tm::CMGE0..=tm::CMLT0 => e < 64 || f.sse42,
@@ -516,7 +523,7 @@ pub(crate) fn emit(a: &mut Asm, name: &str, imm: u64) {
             128
         }
         "simd::two_misc" => {
-            two_misc(a, i.op, e);
+            two_misc(a, i.op, e, bits);
             bits
         }
         "simd::addlp" => {
@@ -1029,9 +1036,66 @@ fn three_diff(a: &mut Asm, op: u8, e: u32, part2: bool) {
 }
 
 /// Two-register misc: Vn XMM1 -> XMM0.
-fn two_misc(a: &mut Asm, op: u8, e: u32) {
+fn two_misc(a: &mut Asm, op: u8, e: u32, bits: u32) {
     let l = lg(e);
     match op {
+        tm::RBIT => {
+            // Each nibble reversed by table, the two swapped.
+            let rev = |n: u64| ((n & 1) << 3) | ((n & 2) << 1) | ((n & 4) >> 1) | ((n & 8) >> 3);
+            let table = |f: &dyn Fn(u64) -> u64| -> (u64, u64) {
+                let (mut lo, mut hi) = (0u64, 0u64);
+                for n in 0..8 {
+                    lo |= f(n) << (8 * n);
+                    hi |= f(n + 8) << (8 * n);
+                }
+                (lo, hi)
+            };
+            let (lo, hi) = table(&|n| rev(n) << 4);
+            const128(a, 5, 7, lo, hi);
+            mov(a, 0, 1);
+            and_const(a, 0, 7, rep(8, 0x0f));
+            a.sse_rr(PSHUFB, 5, 0); // low nibbles, reversed, on top
+            let (lo, hi) = table(&rev);
+            const128(a, 4, 7, lo, hi);
+            mov(a, 0, 1);
+            lsr(a, 0, 8, 4, 7);
+            a.sse_rr(PSHUFB, 4, 0);
+            mov(a, 0, 4);
+            a.sse_rr(POR, 0, 5);
+        }
+        tm::CLZ | tm::CLS => {
+            mov(a, 0, 1);
+            if op == tm::CLS {
+                // CLS(x) = CLZ(x ^ (x >> 1, arithmetic)) - 1.
+                mov(a, 4, 1);
+                asr(a, 4, e, 1, 7);
+                a.sse_rr(PXOR, 0, 4);
+            }
+            clz(a, e);
+            if op == tm::CLS {
+                splat(a, 4, rep(e, 1));
+                a.sse_rr(PSUB[l], 0, 4);
+            }
+        }
+        tm::SQABS | tm::SQNEG => {
+            // ABS / NEG, and the one overflowing input (MIN) gives MAX, with QC.
+            if op == tm::SQNEG {
+                a.sse_rr(PXOR, 0, 0);
+                a.sse_rr(PSUB[l], 0, 1);
+            } else if e < 64 {
+                a.sse_rr(PABS[l], 0, 1);
+            } else {
+                mov(a, 4, 1);
+                sign_mask(a, 4, 64);
+                mov(a, 0, 1);
+                a.sse_rr(PXOR, 0, 4);
+                a.sse_rr(PSUB[3], 0, 4);
+            }
+            splat(a, 4, rep(e, 1u64 << (e - 1)));
+            a.sse_rr(PCMPEQ[l], 4, 1);
+            a.sse_rr(PXOR, 0, 4);
+            qc_if_any(a, 4, bits / 8);
+        }
         tm::CNT => {
             // Per-byte popcount: a nibble table lookup for each half.
             const128(a, 5, 7, 0x0302_0201_0201_0100, 0x0403_0302_0302_0201);
@@ -1074,6 +1138,37 @@ fn two_misc(a: &mut Asm, op: u8, e: u32) {
                 a.sse_rr(PXOR, 0, 4);
             }
         }
+    }
+}
+
+/// XMM0 = the leading zero count of each `e`-bit lane of XMM0 (`e` < 64; clobbers
+/// XMM4, XMM5, XMM7): bytes by nibble table, wider lanes from their halves
+/// (`hi == h ? h + lo : hi`).
+fn clz(a: &mut Asm, e: u32) {
+    const128(a, 5, 7, 0x0101_0101_0202_0304, 0);
+    mov(a, 4, 0);
+    lsr(a, 4, 8, 4, 7); // high nibbles
+    and_const(a, 0, 7, rep(8, 0x0f));
+    mov(a, 7, 5);
+    a.sse_rr(PSHUFB, 7, 0); // clz4(low)
+    a.sse_rr(PSHUFB, 5, 4); // clz4(high)
+    a.sse_rr(PXOR, 0, 0);
+    a.sse_rr(PCMPEQB, 4, 0); // high nibble zero
+    a.sse_rr(PAND, 7, 4);
+    a.sse_rr(PADD[0], 5, 7);
+    mov(a, 0, 5);
+    let mut h = 8;
+    while h < e {
+        let w = 2 * h;
+        // XMM4 = hi half's count, XMM0 = lo half's count.
+        mov(a, 4, 0);
+        lsr(a, 4, w, h, 7);
+        and_const(a, 0, 7, rep(w, (1u64 << h) - 1));
+        splat(a, 5, rep(w, u64::from(h)));
+        a.sse_rr(PCMPEQ[lg(w)], 5, 4);
+        a.sse_rr(PAND, 0, 5);
+        a.sse_rr(PADD[lg(w)], 0, 4);
+        h = w;
     }
 }
 
