@@ -93,6 +93,8 @@ mod ts {
     pub const SABD: u8 = 19;
     pub const SABA: u8 = 21;
     pub const UABA: u8 = 22;
+    pub const SSHL: u8 = 29;
+    pub const USHL: u8 = 30;
     pub const SQDMULH: u8 = 37;
     pub const SQRDMULH: u8 = 38;
     pub const ADDP: u8 = 42;
@@ -207,6 +209,7 @@ pub(super) fn inline(h: &Helper, imm: u64, f: Features) -> bool {
                 ts::SMAX..=ts::UMIN => e < 64,
                 ts::SABD..=ts::UABA => e < 64,
                 ts::SQDMULH | ts::SQRDMULH => e == 16,
+                ts::SSHL | ts::USHL => !i.elem && (e < 64 || f.sse42),
                 ts::ADDP..=ts::UMINP => i.lanes >= 2 && (i.op == ts::ADDP || e < 64),
                 _ => false,
             }
@@ -781,6 +784,7 @@ fn three_same(a: &mut Asm, i: SImm) {
                 a.sse_rr(PADD[l], 0, 3);
             }
         }
+        ts::SSHL | ts::USHL => shift_by_reg(a, e, i.op == ts::SSHL),
         ts::SQDMULH | ts::SQRDMULH => {
             // 16-bit: (2nm) >> 16 = (nm) >> 15, i.e. high word << 1 | low word's top bit;
             // SQRDMULH is PMULHRSW. Both give 0x8000 only for -32768 * -32768, which
@@ -840,6 +844,71 @@ fn three_same(a: &mut Asm, i: SImm) {
             mov(a, 0, 4);
         }
     }
+}
+
+/// SSHL/USHL: XMM1 shifted by the signed low byte of each lane of XMM2 (left when
+/// positive, right when negative; by the lane size or more: 0, or the sign for SSHL),
+/// built from the bits of the amount (one fixed shift each, selected per lane).
+fn shift_by_reg(a: &mut Asm, e: u32, signed: bool) {
+    let l = lg(e);
+    let lane = if e == 64 { u64::MAX } else { (1u64 << e) - 1 };
+    // XMM2 = the amount, sign-extended from its low byte; XMM3 = its sign; XMM2 = |amount|.
+    if e > 8 {
+        shl(a, 2, e, e - 8, 7);
+        asr(a, 2, e, e - 8, 7);
+    }
+    a.sse_rr(PXOR, 3, 3);
+    a.sse_rr(PCMPGT[l], 3, 2);
+    a.sse_rr(PXOR, 2, 3);
+    a.sse_rr(PSUB[l], 2, 3);
+    // XMM5 = lanes where |amount| < e.
+    let small = |a: &mut Asm| {
+        mov(a, 5, 2);
+        and_const(a, 5, 7, rep(e, lane & !u64::from(e - 1)));
+        a.sse_rr(PXOR, 7, 7);
+        a.sse_rr(PCMPEQ[l], 5, 7);
+    };
+    // XMM`x` = XMM`x` shifted by the low bits of |amount| (left or right).
+    let steps = |a: &mut Asm, x: u8, left: bool| {
+        let mut k = 1;
+        while k < e {
+            mov(a, 5, 2);
+            and_const(a, 5, 7, rep(e, u64::from(k)));
+            a.sse_rr(PCMPEQ[l], 5, 7);
+            mov(a, 4, x);
+            if left {
+                shl(a, 4, e, k, 7);
+            } else if signed {
+                asr(a, 4, e, k, 7);
+            } else {
+                lsr(a, 4, e, k, 7);
+            }
+            a.sse_rr(PXOR, 4, x);
+            a.sse_rr(PAND, 4, 5);
+            a.sse_rr(PXOR, x, 4);
+            k *= 2;
+        }
+    };
+    mov(a, 0, 1);
+    steps(a, 0, true);
+    small(a);
+    a.sse_rr(PAND, 0, 5);
+    steps(a, 1, false);
+    small(a);
+    if signed {
+        // Too far right: the sign (which the shifts kept) in every bit.
+        mov(a, 4, 1);
+        asr(a, 4, e, e - 1, 7);
+        a.sse_rr(PXOR, 1, 4);
+        a.sse_rr(PAND, 1, 5);
+        a.sse_rr(PXOR, 1, 4);
+    } else {
+        a.sse_rr(PAND, 1, 5);
+    }
+    // Negative amounts take the right shift.
+    a.sse_rr(PXOR, 1, 0);
+    a.sse_rr(PAND, 1, 3);
+    a.sse_rr(PXOR, 0, 1);
 }
 
 /// XMM0 = |XMM1 - XMM2| per `e`-bit lane (`e` < 64; clobbers XMM4).
