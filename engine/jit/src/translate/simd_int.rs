@@ -97,6 +97,7 @@ mod ts {
     pub const USHL: u8 = 30;
     pub const SQDMULH: u8 = 37;
     pub const SQRDMULH: u8 = 38;
+    pub const PMUL: u8 = 41;
     pub const ADDP: u8 = 42;
     pub const SMAXP: u8 = 43;
     pub const UMAXP: u8 = 44;
@@ -113,6 +114,7 @@ mod td {
     pub const UABDL: u8 = 15;
     pub const SMLAL: u8 = 16;
     pub const UMULL: u8 = 21;
+    pub const PMULL: u8 = 25;
 }
 
 /// Two-register misc indices (`TWO_MISC_OPS`).
@@ -210,6 +212,7 @@ pub(super) fn inline(h: &Helper, imm: u64, f: Features) -> bool {
                 ts::SABD..=ts::UABA => e < 64,
                 ts::SQDMULH | ts::SQRDMULH => e == 16,
                 ts::SSHL | ts::USHL => !i.elem && (e < 64 || f.sse42),
+                ts::PMUL => !i.elem && e == 8,
                 ts::ADDP..=ts::UMINP => i.lanes >= 2 && (i.op == ts::ADDP || e < 64),
                 _ => false,
             }
@@ -217,7 +220,7 @@ pub(super) fn inline(h: &Helper, imm: u64, f: Features) -> bool {
         "simd::three_diff" => {
             matches!(e, 8 | 16 | 32)
                 && i.lanes * e == 64
-                && matches!(i.op, td::SADDL..=td::UMULL)
+                && (matches!(i.op, td::SADDL..=td::UMULL) || (i.op == td::PMULL && e == 8))
                 && (!i.elem || matches!(e, 16 | 32))
         }
         "simd::two_misc" => {
@@ -785,6 +788,10 @@ fn three_same(a: &mut Asm, i: SImm) {
             }
         }
         ts::SSHL | ts::USHL => shift_by_reg(a, e, i.op == ts::SSHL),
+        ts::PMUL => {
+            mov(a, 4, 1);
+            clmul_lanes(a, 8);
+        }
         ts::SQDMULH | ts::SQRDMULH => {
             // 16-bit: (2nm) >> 16 = (nm) >> 15, i.e. high word << 1 | low word's top bit;
             // SQRDMULH is PMULHRSW. Both give 0x8000 only for -32768 * -32768, which
@@ -909,6 +916,22 @@ fn shift_by_reg(a: &mut Asm, e: u32, signed: bool) {
     a.sse_rr(PXOR, 1, 0);
     a.sse_rr(PAND, 1, 3);
     a.sse_rr(PXOR, 0, 1);
+}
+
+/// XMM0 = the carry-less product of XMM4 and XMM2 per `e`-bit lane, of their low 8
+/// bits (XMM4 is shifted; clobbers XMM5, XMM7).
+fn clmul_lanes(a: &mut Asm, e: u32) {
+    a.sse_rr(PXOR, 0, 0);
+    for k in 0..8 {
+        mov(a, 5, 2);
+        and_const(a, 5, 7, rep(e, 1 << k));
+        a.sse_rr(PCMPEQ[lg(e)], 5, 7);
+        a.sse_rr(PAND, 5, 4);
+        a.sse_rr(PXOR, 0, 5);
+        if k < 7 {
+            a.sse_rr(PADD[lg(e)], 4, 4);
+        }
+    }
 }
 
 /// XMM0 = |XMM1 - XMM2| per `e`-bit lane (`e` < 64; clobbers XMM4).
@@ -1043,6 +1066,13 @@ fn three_diff(a: &mut Asm, op: u8, e: u32, part2: bool) {
     // Ops come in signed/unsigned pairs, signed first.
     let signed = op.is_multiple_of(2);
     match op {
+        td::PMULL => {
+            // 8 x 8 -> 16-bit carry-less products of the (upper) halves.
+            mov(a, 4, 1);
+            widen(a, 4, 8, false, part2);
+            widen(a, 2, 8, false, part2);
+            clmul_lanes(a, 16);
+        }
         td::ADDHN..=td::RSUBHN => {
             // Wide add/sub, (rounding,) the high halves, narrowed into Vd's half.
             let sub = op >= 10;
@@ -1562,7 +1592,7 @@ mod exec_tests {
     #[test]
     fn three_diff() {
         let imms = [8, 16, 32].into_iter().flat_map(|e| {
-            (0..=21u8).flat_map(move |op| {
+            (0..=25u8).flat_map(move |op| {
                 (0..2).flat_map(move |p| {
                     let plain = core::iter::once(pack(op, e, 64 / e, p == 1, false, 0, 0));
                     let by_elem =
