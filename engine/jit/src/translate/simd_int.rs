@@ -114,6 +114,8 @@ mod td {
     pub const UABDL: u8 = 15;
     pub const SMLAL: u8 = 16;
     pub const UMULL: u8 = 21;
+    pub const SQDMLAL: u8 = 22;
+    pub const SQDMULL: u8 = 24;
     pub const PMULL: u8 = 25;
 }
 
@@ -220,7 +222,9 @@ pub(super) fn inline(h: &Helper, imm: u64, f: Features) -> bool {
         "simd::three_diff" => {
             matches!(e, 8 | 16 | 32)
                 && i.lanes * e == 64
-                && (matches!(i.op, td::SADDL..=td::UMULL) || (i.op == td::PMULL && e == 8))
+                && (matches!(i.op, td::SADDL..=td::UMULL)
+                    || (matches!(i.op, td::SQDMLAL..=td::SQDMULL) && e > 8)
+                    || (i.op == td::PMULL && e == 8))
                 && (!i.elem || matches!(e, 16 | 32))
         }
         "simd::two_misc" => {
@@ -1066,6 +1070,30 @@ fn three_diff(a: &mut Asm, op: u8, e: u32, part2: bool) {
     // Ops come in signed/unsigned pairs, signed first.
     let signed = op.is_multiple_of(2);
     match op {
+        td::SQDMLAL..=td::SQDMULL => {
+            // 2nm overflows only for MIN * MIN, which wraps to MIN and saturates to MAX.
+            mov(a, 4, 1);
+            widen(a, 4, e, true, part2);
+            mov(a, 0, 2);
+            widen(a, 0, e, true, part2);
+            a.sse_rr(if e == 16 { PMULLD } else { PMULDQ }, 0, 4);
+            a.sse_rr(PADD[lw], 0, 0);
+            splat(a, 4, rep(w, 1u64 << (w - 1)));
+            a.sse_rr(PCMPEQ[lw], 4, 0);
+            a.sse_rr(PXOR, 0, 4);
+            qc_if_any(a, 4, 16);
+            if op != td::SQDMULL {
+                // Vd +/- the product, saturating.
+                mov(a, 2, 0);
+                mov(a, 1, 3);
+                let sop = if op == td::SQDMLAL {
+                    ts::SQADD
+                } else {
+                    ts::SQSUB
+                };
+                saturating(a, sop, w, 128);
+            }
+        }
         td::PMULL => {
             // 8 x 8 -> 16-bit carry-less products of the (upper) halves.
             mov(a, 4, 1);
