@@ -212,7 +212,7 @@ pub(super) fn inline(h: &Helper, imm: u64, f: Features) -> bool {
                 ts::SHADD..=ts::UHSUB => e < 64,
                 ts::SMAX..=ts::UMIN => e < 64,
                 ts::SABD..=ts::UABA => e < 64,
-                ts::SQDMULH | ts::SQRDMULH => e == 16,
+                ts::SQDMULH | ts::SQRDMULH => e == 16 || e == 32,
                 ts::SSHL | ts::USHL => !i.elem && (e < 64 || f.sse42),
                 ts::PMUL => !i.elem && e == 8,
                 ts::ADDP..=ts::UMINP => i.lanes >= 2 && (i.op == ts::ADDP || e < 64),
@@ -800,10 +800,32 @@ fn three_same(a: &mut Asm, i: SImm) {
             // 16-bit: (2nm) >> 16 = (nm) >> 15, i.e. high word << 1 | low word's top bit;
             // SQRDMULH is PMULHRSW. Both give 0x8000 only for -32768 * -32768, which
             // saturates to 0x7fff.
-            mov(a, 0, 1);
-            if i.op == ts::SQRDMULH {
+            // 32-bit: the 64-bit products of the even and odd lanes (PMULDQ), plus 2^30
+            // when rounding, bits 62:31 of each.
+            if e == 32 {
+                let round = i.op == ts::SQRDMULH;
+                for (out, sh) in [(0u8, false), (5u8, true)] {
+                    mov(a, out, 1);
+                    mov(a, 4, 2);
+                    if sh {
+                        a.sse_shift(0x73, 2, out, 32);
+                        a.sse_shift(0x73, 2, 4, 32);
+                    }
+                    a.sse_rr(PMULDQ, out, 4);
+                    if round {
+                        splat(a, 4, 1 << 30);
+                        a.sse_rr(PADD[3], out, 4);
+                    }
+                    a.sse_shift(0x73, 6, out, 1);
+                }
+                a.sse_shift(0x73, 2, 0, 32);
+                and_const(a, 5, 7, 0xffff_ffff_0000_0000);
+                a.sse_rr(POR, 0, 5);
+            } else if i.op == ts::SQRDMULH {
+                mov(a, 0, 1);
                 a.sse_rr(PMULHRSW, 0, 2);
             } else {
+                mov(a, 0, 1);
                 a.sse_rr(PMULHW, 0, 2);
                 a.sse_shift(0x71, 6, 0, 1);
                 mov(a, 4, 1);
@@ -811,8 +833,8 @@ fn three_same(a: &mut Asm, i: SImm) {
                 a.sse_shift(0x71, 2, 4, 15);
                 a.sse_rr(POR, 0, 4);
             }
-            splat(a, 4, rep(16, 0x8000));
-            a.sse_rr(PCMPEQ[1], 4, 0);
+            splat(a, 4, rep(e, 1 << (e - 1)));
+            a.sse_rr(PCMPEQ[lg(e)], 4, 0);
             a.sse_rr(PXOR, 0, 4);
             qc_if_any(a, 4, i.bits() / 8);
         }
