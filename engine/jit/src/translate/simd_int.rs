@@ -94,7 +94,8 @@ mod ts {
     pub const SABA: u8 = 21;
     pub const UABA: u8 = 22;
     pub const SSHL: u8 = 29;
-    pub const USHL: u8 = 30;
+    pub const SRSHL: u8 = 31;
+    pub const URSHL: u8 = 32;
     pub const SQDMULH: u8 = 37;
     pub const SQRDMULH: u8 = 38;
     pub const PMUL: u8 = 41;
@@ -213,7 +214,7 @@ pub(super) fn inline(h: &Helper, imm: u64, f: Features) -> bool {
                 ts::SMAX..=ts::UMIN => e < 64,
                 ts::SABD..=ts::UABA => e < 64,
                 ts::SQDMULH | ts::SQRDMULH => e == 16 || e == 32,
-                ts::SSHL | ts::USHL => !i.elem && (e < 64 || f.sse42),
+                ts::SSHL..=ts::URSHL => !i.elem && (e < 64 || f.sse42),
                 ts::PMUL => !i.elem && e == 8,
                 ts::ADDP..=ts::UMINP => i.lanes >= 2 && (i.op == ts::ADDP || e < 64),
                 _ => false,
@@ -791,7 +792,12 @@ fn three_same(a: &mut Asm, i: SImm) {
                 a.sse_rr(PADD[l], 0, 3);
             }
         }
-        ts::SSHL | ts::USHL => shift_by_reg(a, e, i.op == ts::SSHL),
+        ts::SSHL..=ts::URSHL => shift_by_reg(
+            a,
+            e,
+            matches!(i.op, ts::SSHL | ts::SRSHL),
+            i.op >= ts::SRSHL,
+        ),
         ts::PMUL => {
             mov(a, 4, 1);
             clmul_lanes(a, 8);
@@ -879,10 +885,12 @@ fn three_same(a: &mut Asm, i: SImm) {
     }
 }
 
-/// SSHL/USHL: XMM1 shifted by the signed low byte of each lane of XMM2 (left when
-/// positive, right when negative; by the lane size or more: 0, or the sign for SSHL),
-/// built from the bits of the amount (one fixed shift each, selected per lane).
-fn shift_by_reg(a: &mut Asm, e: u32, signed: bool) {
+/// SSHL/USHL/SRSHL/URSHL: XMM1 shifted by the signed low byte of each lane of XMM2
+/// (left when positive, right when negative, rounding when `round`; by the lane size or
+/// more: 0, or the sign for SSHL), built from the bits of the amount (one fixed shift
+/// each, selected per lane). A right shift by n is one by n - 1, then by 1, so that the
+/// rounding bit is at hand and n = e needs no special case.
+fn shift_by_reg(a: &mut Asm, e: u32, signed: bool, round: bool) {
     let l = lg(e);
     let lane = if e == 64 { u64::MAX } else { (1u64 << e) - 1 };
     // XMM2 = the amount, sign-extended from its low byte; XMM3 = its sign; XMM2 = |amount|.
@@ -894,14 +902,23 @@ fn shift_by_reg(a: &mut Asm, e: u32, signed: bool) {
     a.sse_rr(PCMPGT[l], 3, 2);
     a.sse_rr(PXOR, 2, 3);
     a.sse_rr(PSUB[l], 2, 3);
-    // XMM5 = lanes where |amount| < e.
+    // XMM5 = lanes where XMM2 < e.
     let small = |a: &mut Asm| {
         mov(a, 5, 2);
         and_const(a, 5, 7, rep(e, lane & !u64::from(e - 1)));
         a.sse_rr(PXOR, 7, 7);
         a.sse_rr(PCMPEQ[l], 5, 7);
     };
-    // XMM`x` = XMM`x` shifted by the low bits of |amount| (left or right).
+    let fixed = |a: &mut Asm, x: u8, left: bool, k: u32| {
+        if left {
+            shl(a, x, e, k, 7);
+        } else if signed {
+            asr(a, x, e, k, 7);
+        } else {
+            lsr(a, x, e, k, 7);
+        }
+    };
+    // XMM`x` = XMM`x` shifted by the low bits of XMM2 (left or right).
     let steps = |a: &mut Asm, x: u8, left: bool| {
         let mut k = 1;
         while k < e {
@@ -909,13 +926,7 @@ fn shift_by_reg(a: &mut Asm, e: u32, signed: bool) {
             and_const(a, 5, 7, rep(e, u64::from(k)));
             a.sse_rr(PCMPEQ[l], 5, 7);
             mov(a, 4, x);
-            if left {
-                shl(a, 4, e, k, 7);
-            } else if signed {
-                asr(a, 4, e, k, 7);
-            } else {
-                lsr(a, 4, e, k, 7);
-            }
+            fixed(a, 4, left, k);
             a.sse_rr(PXOR, 4, x);
             a.sse_rr(PAND, 4, 5);
             a.sse_rr(PXOR, x, 4);
@@ -926,10 +937,21 @@ fn shift_by_reg(a: &mut Asm, e: u32, signed: bool) {
     steps(a, 0, true);
     small(a);
     a.sse_rr(PAND, 0, 5);
+    // Right: by n - 1 (n <= e here), then by 1, plus the bit shifted out when rounding.
+    splat(a, 4, rep(e, 1));
+    a.sse_rr(PSUB[l], 2, 4);
     steps(a, 1, false);
+    if round {
+        mov(a, 4, 1);
+        and_const(a, 4, 7, rep(e, 1));
+        fixed(a, 1, false, 1);
+        a.sse_rr(PADD[l], 1, 4);
+    } else {
+        fixed(a, 1, false, 1);
+    }
     small(a);
-    if signed {
-        // Too far right: the sign (which the shifts kept) in every bit.
+    if signed && !round {
+        // n > e: the sign (which the shifts kept) in every bit.
         mov(a, 4, 1);
         asr(a, 4, e, e - 1, 7);
         a.sse_rr(PXOR, 1, 4);
