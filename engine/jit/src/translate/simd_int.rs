@@ -96,6 +96,9 @@ mod ts {
     pub const SSHL: u8 = 29;
     pub const SRSHL: u8 = 31;
     pub const URSHL: u8 = 32;
+    pub const SQSHL: u8 = 33;
+    pub const SQRSHL: u8 = 35;
+    pub const UQRSHL: u8 = 36;
     pub const SQDMULH: u8 = 37;
     pub const SQRDMULH: u8 = 38;
     pub const PMUL: u8 = 41;
@@ -214,7 +217,7 @@ pub(super) fn inline(h: &Helper, imm: u64, f: Features) -> bool {
                 ts::SMAX..=ts::UMIN => e < 64,
                 ts::SABD..=ts::UABA => e < 64,
                 ts::SQDMULH | ts::SQRDMULH => e == 16 || e == 32,
-                ts::SSHL..=ts::URSHL => !i.elem && (e < 64 || f.sse42),
+                ts::SSHL..=ts::UQRSHL => !i.elem && (e < 64 || f.sse42),
                 ts::PMUL => !i.elem && e == 8,
                 ts::ADDP..=ts::UMINP => i.lanes >= 2 && (i.op == ts::ADDP || e < 64),
                 _ => false,
@@ -792,11 +795,13 @@ fn three_same(a: &mut Asm, i: SImm) {
                 a.sse_rr(PADD[l], 0, 3);
             }
         }
-        ts::SSHL..=ts::URSHL => shift_by_reg(
+        ts::SSHL..=ts::UQRSHL => shift_by_reg(
             a,
             e,
-            matches!(i.op, ts::SSHL | ts::SRSHL),
-            i.op >= ts::SRSHL,
+            matches!(i.op, ts::SSHL | ts::SRSHL | ts::SQSHL | ts::SQRSHL),
+            matches!(i.op, ts::SRSHL | ts::URSHL | ts::SQRSHL | ts::UQRSHL),
+            i.op >= ts::SQSHL,
+            i.bits(),
         ),
         ts::PMUL => {
             mov(a, 4, 1);
@@ -890,7 +895,9 @@ fn three_same(a: &mut Asm, i: SImm) {
 /// more: 0, or the sign for SSHL), built from the bits of the amount (one fixed shift
 /// each, selected per lane). A right shift by n is one by n - 1, then by 1, so that the
 /// rounding bit is at hand and n = e needs no special case.
-fn shift_by_reg(a: &mut Asm, e: u32, signed: bool, round: bool) {
+/// The saturating forms (`sat`) saturate left shifts that lose bits, setting QC (only
+/// lanes of `bits` count).
+fn shift_by_reg(a: &mut Asm, e: u32, signed: bool, round: bool, sat: bool, bits: u32) {
     let l = lg(e);
     let lane = if e == 64 { u64::MAX } else { (1u64 << e) - 1 };
     // XMM2 = the amount, sign-extended from its low byte; XMM3 = its sign; XMM2 = |amount|.
@@ -937,6 +944,32 @@ fn shift_by_reg(a: &mut Asm, e: u32, signed: bool, round: bool) {
     steps(a, 0, true);
     small(a);
     a.sse_rr(PAND, 0, 5);
+    if sat {
+        // Overflow where shifting back does not give the input (for n >= e, the 0
+        // there gives it only for a zero input); positive amounts only.
+        const X: u8 = 14;
+        mov(a, X, 0);
+        steps(a, X, false);
+        a.sse_rr(PCMPEQ[l], X, 1);
+        a.sse_rr(PCMPEQD, 7, 7);
+        a.sse_rr(PXOR, X, 7);
+        mov(a, 4, 3);
+        a.sse_rr(PANDN, 4, X);
+        mov(a, X, 4);
+        // Saturated: MAX, or MIN for negative signed inputs.
+        if signed {
+            a.sse_rr(PXOR, 4, 4);
+            a.sse_rr(PCMPGT[l], 4, 1);
+            splat(a, 7, rep(e, lane >> 1));
+            a.sse_rr(PXOR, 4, 7);
+        } else {
+            a.sse_rr(PCMPEQD, 4, 4);
+        }
+        a.sse_rr(PXOR, 4, 0);
+        a.sse_rr(PAND, 4, X);
+        a.sse_rr(PXOR, 0, 4);
+        qc_if_any(a, X, bits / 8);
+    }
     // Right: by n - 1 (n <= e here), then by 1, plus the bit shifted out when rounding.
     splat(a, 4, rep(e, 1));
     a.sse_rr(PSUB[l], 2, 4);
