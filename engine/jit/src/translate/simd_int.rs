@@ -196,9 +196,11 @@ pub(super) fn inline(h: &Helper, imm: u64, f: Features) -> bool {
     let e = i.esize;
     let esz = matches!(e, 8 | 16 | 32 | 64);
     let vec = esz && matches!(i.bits(), 64 | 128);
+    // Lane-wise forms also run on the scalar forms of 8-32-bit elements.
+    let lanewise = vec || (esz && i.lanes == 1);
     match h.name {
         "simd::shift_imm" => {
-            vec && (i.op <= si::SLI || (i.op <= si::SQSHLU && (e < 64 || f.sse42)))
+            lanewise && (i.op <= si::SLI || (i.op <= si::SQSHLU && (e < 64 || f.sse42)))
         }
         "simd::shift_long" => matches!(e, 8 | 16 | 32) && i.sh < e,
         "simd::shll" => matches!(e, 8 | 16 | 32),
@@ -207,7 +209,7 @@ pub(super) fn inline(h: &Helper, imm: u64, f: Features) -> bool {
         }
         "simd::narrow" => matches!(e, 8 | 16 | 32) && i.bits() == 64 && (i.op == 0 || e < 32),
         "simd::three_same" => {
-            if !vec || (i.elem && !matches!(e, 16 | 32)) {
+            if !lanewise || (i.elem && !matches!(e, 16 | 32)) {
                 return false;
             }
             match i.op {
@@ -232,15 +234,16 @@ pub(super) fn inline(h: &Helper, imm: u64, f: Features) -> bool {
                 && (!i.elem || matches!(e, 16 | 32))
         }
         "simd::two_misc" => {
-            vec && match i.op {
-                tm::CNT | tm::RBIT => e == 8,
-                tm::CLS | tm::CLZ => e < 64,
-                tm::SQABS | tm::SQNEG => true,
-                tm::ABS => true,
-                tm::NEG => true,
-                tm::CMGE0..=tm::CMLT0 => e < 64 || f.sse42,
-                _ => false,
-            }
+            lanewise
+                && match i.op {
+                    tm::CNT | tm::RBIT => e == 8,
+                    tm::CLS | tm::CLZ => e < 64,
+                    tm::SQABS | tm::SQNEG => true,
+                    tm::ABS => true,
+                    tm::NEG => true,
+                    tm::CMGE0..=tm::CMLT0 => e < 64 || f.sse42,
+                    _ => false,
+                }
         }
         "simd::addlp" => matches!(e, 8 | 16 | 32) && matches!(i.lanes * e * 2, 64 | 128),
         "simd::across" => vec && e < 64 && i.lanes >= 4 && i.op <= 6,
@@ -428,7 +431,7 @@ fn deinterleave(a: &mut Asm, x: u8, e: u32, t1: u8, t2: u8) {
 /// non-zero (clobbers RAX and the flags).
 fn qc_if_any(a: &mut Asm, x: u8, bytes: u32) {
     a.sse_rr(PMOVMSKB, 0, x);
-    a.test_ri(false, R::RAX, if bytes >= 16 { 0xffff } else { 0xff });
+    a.test_ri(false, R::RAX, ((1u32 << bytes.min(16)) - 1) as i32);
     let skip = a.jcc_fwd(Cc::E);
     a.alu_mi(
         false,
@@ -585,8 +588,11 @@ pub(crate) fn emit(a: &mut Asm, name: &str, imm: u64) {
             i.lanes * 8
         }
     };
-    if keep == 64 {
+    if keep <= 64 {
         a.movq_xx(0, 0);
+    }
+    if keep < 64 {
+        and_const(a, 0, 7, (1u64 << keep) - 1);
     }
 }
 
@@ -1636,8 +1642,7 @@ mod exec_tests {
     /// (esize, lanes) of the 64- and 128-bit vectors and the 64-bit scalar.
     fn shapes() -> impl Iterator<Item = (u32, u32)> {
         ES.into_iter()
-            .flat_map(|e| [(e, 64 / e), (e, 128 / e)])
-            .chain([(64, 1)])
+            .flat_map(|e| [(e, 1), (e, 64 / e), (e, 128 / e)])
     }
 
     #[test]
