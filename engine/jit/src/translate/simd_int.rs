@@ -131,6 +131,8 @@ mod tm {
     pub const RBIT: u8 = 7;
     pub const SQABS: u8 = 10;
     pub const SQNEG: u8 = 11;
+    pub const SUQADD: u8 = 12;
+    pub const USQADD: u8 = 13;
     pub const ABS: u8 = 8;
     pub const NEG: u8 = 9;
     pub const CMGE0: u8 = 15;
@@ -239,6 +241,8 @@ pub(super) fn inline(h: &Helper, imm: u64, f: Features) -> bool {
                     tm::CNT | tm::RBIT => e == 8,
                     tm::CLS | tm::CLZ => e < 64,
                     tm::SQABS | tm::SQNEG => true,
+                    tm::SUQADD => e < 64 || f.sse42,
+                    tm::USQADD => true,
                     tm::ABS => true,
                     tm::NEG => true,
                     tm::CMGE0..=tm::CMLT0 => e < 64 || f.sse42,
@@ -1286,6 +1290,24 @@ fn two_misc(a: &mut Asm, op: u8, e: u32, bits: u32) {
                 splat(a, 4, rep(e, 1));
                 a.sse_rr(PSUB[l], 0, 4);
             }
+        }
+        tm::SUQADD | tm::USQADD => {
+            // Vd (XMM2) + Vn (XMM1) with Vd biased by the sign bit: SUQADD is an unsigned
+            // saturating add in that domain, USQADD a signed one; the bias removed after.
+            let bias = rep(e, 1u64 << (e - 1));
+            mov(a, 4, 1);
+            mov(a, 1, 2);
+            mov(a, 2, 4);
+            splat(a, 4, bias);
+            a.sse_rr(PXOR, 1, 4);
+            let op = if op == tm::SUQADD {
+                ts::UQADD
+            } else {
+                ts::SQADD
+            };
+            saturating(a, op, e, bits);
+            splat(a, 4, bias);
+            a.sse_rr(PXOR, 0, 4);
         }
         tm::SQABS | tm::SQNEG => {
             // ABS / NEG, and the one overflowing input (MIN) gives MAX, with QC.
