@@ -206,10 +206,16 @@ pub(super) fn inline(h: &Helper, imm: u64, f: Features) -> bool {
         }
         "simd::shift_long" => matches!(e, 8 | 16 | 32) && i.sh < e,
         "simd::shll" => matches!(e, 8 | 16 | 32),
+        // Vector forms, and the scalar saturating ones (one lane).
         "simd::shift_narrow" => {
-            i.bits() == 64 && ((matches!(e, 8 | 16) && i.op <= 7) || (e == 32 && i.op <= 1))
+            (i.bits() == 64 || (i.lanes == 1 && i.op >= 2 && !part2(imm)))
+                && ((matches!(e, 8 | 16) && i.op <= 7) || (e == 32 && i.op <= 1))
         }
-        "simd::narrow" => matches!(e, 8 | 16 | 32) && i.bits() == 64 && (i.op == 0 || e < 32),
+        "simd::narrow" => {
+            (i.bits() == 64 || (i.lanes == 1 && i.op >= 1 && !part2(imm)))
+                && matches!(e, 8 | 16 | 32)
+                && (i.op == 0 || e < 32)
+        }
         "simd::three_same" => {
             if !lanewise || (i.elem && !matches!(e, 16 | 32)) {
                 return false;
@@ -509,24 +515,24 @@ pub(crate) fn emit(a: &mut Asm, name: &str, imm: u64) {
                 _ => (true, true, 3),
             };
             shr(a, 1, 2 * e, i.sh, signed, round);
-            narrow(a, nop, e);
+            narrow(a, nop, e, bits / 4);
             if part2 {
                 // Into the upper half, Vd's lower half kept.
                 a.sse_rr(PUNPCKLQDQ, 2, 0);
                 mov(a, 0, 2);
                 128
             } else {
-                64
+                bits
             }
         }
         "simd::narrow" => {
-            narrow(a, i.op, e);
+            narrow(a, i.op, e, bits / 4);
             if part2 {
                 a.sse_rr(PUNPCKLQDQ, 2, 0);
                 mov(a, 0, 2);
                 128
             } else {
-                64
+                bits
             }
         }
         "simd::three_same" => {
@@ -1121,7 +1127,9 @@ fn sign_mask(a: &mut Asm, x: u8, e: u32) {
 }
 
 /// XTN/SQXTN/UQXTN/SQXTUN: the wide lanes of XMM1 (2e bits) to the low 64 bits of XMM0.
-fn narrow(a: &mut Asm, op: u8, e: u32) {
+/// QC counts the low `src_bytes` bytes of the source (16, or one lane's for the scalar
+/// forms).
+fn narrow(a: &mut Asm, op: u8, e: u32, src_bytes: u32) {
     let w = 2 * e;
     mov(a, 0, 1);
     if op == 0 {
@@ -1147,7 +1155,7 @@ fn narrow(a: &mut Asm, op: u8, e: u32) {
     a.sse_rr(PCMPEQ[lg(w)], 4, 1);
     a.sse_rr(PCMPEQD, 7, 7);
     a.sse_rr(PXOR, 4, 7);
-    qc_if_any(a, 4, 16);
+    qc_if_any(a, 4, src_bytes);
 }
 
 /// Three-different (`e` the narrow size): Vn XMM1, Vm XMM2, Vd XMM3 -> XMM0.
@@ -1697,7 +1705,9 @@ mod exec_tests {
         let narrow = [8, 16, 32].into_iter().flat_map(|e| {
             (0..8u8).flat_map(move |op| {
                 (0..2).flat_map(move |p| {
-                    (1..=e).map(move |s| pack(op, e, 64 / e, p == 1, false, s, 0))
+                    [1, 64 / e].into_iter().flat_map(move |l| {
+                        (1..=e).map(move |s| pack(op, e, l, p == 1, false, s, 0))
+                    })
                 })
             })
         });
@@ -1705,8 +1715,9 @@ mod exec_tests {
         let xtn = [8, 16, 32].into_iter().flat_map(|e| {
             (0..4u8)
                 .flat_map(move |op| (0..2).map(move |p| pack(op, e, 64 / e, p == 1, false, 0, 0)))
+                .chain((1..4u8).map(move |op| pack(op, e, 1, false, false, 0, 0)))
         });
-        assert_eq!(check(&sl::NARROW, xtn, 400), 18);
+        assert_eq!(check(&sl::NARROW, xtn, 400), 24);
     }
 
     #[test]
