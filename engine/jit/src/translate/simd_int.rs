@@ -1,13 +1,16 @@
 //! AdvSIMD integer operations emitted inline on SSE2..SSE4.2 beyond [`crate::simd`]'s
-//! set: shifts by immediate (plain, accumulating, rounding, inserting, narrowing,
-//! widening), multiplies (by element too, long and accumulating), halving, absolute
-//! difference, saturating add/subtract of every size, pairwise and across-lanes
-//! reductions, widening and narrowing moves (saturating ones too), ABS/NEG/CNT, the
-//! compares against zero, ZIP/UZP/TRN and TBL/TBX. FPSR.QC is ORed into the CPU block
-//! when a lane saturates (only the lanes the instruction has).
+//! set: shifts by immediate and by register (plain, accumulating, rounding, inserting,
+//! saturating, narrowing, widening), multiplies (by element too, long, accumulating,
+//! doubling-saturating, polynomial of bytes), halving, absolute difference, saturating
+//! add/subtract of every size, pairwise and across-lanes reductions, widening and
+//! narrowing moves (saturating ones too), ABS/NEG/SQABS/SQNEG/SUQADD/USQADD,
+//! CNT/CLZ/CLS/RBIT, the compares against zero, ZIP/UZP/TRN, TBL/TBX, LD3/ST3
+//! (de)interleaving and SMOV; the lane-wise ones in their scalar forms too. FPSR.QC is
+//! ORed into the CPU block when a lane saturates (only the lanes the instruction has).
 //!
 //! Register use: the operands are loaded into XMM1..3, the result is built in XMM0,
-//! XMM4/5/7 are scratch; RAX is clobbered (constants, the QC test).
+//! XMM4/5/7 (and XMM14 for the saturating shifts by register) are scratch; RAX is
+//! clobbered (constants, the QC test).
 
 use super::*;
 use crate::simd::SImm;
