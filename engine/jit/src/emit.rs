@@ -537,6 +537,20 @@ impl Asm {
         self.b(imm);
     }
 
+    /// An SSE op without the 66 prefix and with an 8-bit immediate (sha1rnds4).
+    pub fn sse_np_rri(&mut self, op: &[u8], d: u8, s: u8, imm: u8) {
+        self.op_rr(false, &[], op, d, s, false);
+        self.b(imm);
+    }
+
+    /// `crc32 dst, src` (CRC-32C) over the low `size` bytes of `src` (1, 2, 4 or 8;
+    /// 8 is the 64-bit form, whose result is zero-extended as well).
+    pub fn crc32(&mut self, size: u8, dst: R, src: R) {
+        let pre: &[u8] = if size == 2 { &[0x66, 0xf2] } else { &[0xf2] };
+        let op = if size == 1 { 0xf0 } else { 0xf1 };
+        self.op_rr(size == 8, pre, &[0x0f, 0x38, op], dst.0, src.0, size == 1);
+    }
+
     /// An SSE shift by immediate (`66 0F op /digit ib`: psrlw is 0x71 /2).
     pub fn sse_shift(&mut self, op: u8, digit: u8, x: u8, imm: u8) {
         self.op_rr(false, &[0x66], &[0x0f, op], digit, x, false);
@@ -884,6 +898,51 @@ mod tests {
                 "pmaxuw xmm0,xmm2",
             ),
             (one(|a| a.sse_rr(&[0x0f, 0x67], 0, 5)), "packuswb xmm0,xmm5"),
+            (one(|a| a.crc32(1, R::RAX, R::RSI)), "crc32 eax,sil"),
+            (one(|a| a.crc32(1, R::R9, R::RCX)), "crc32 r9d,cl"),
+            (one(|a| a.crc32(2, R::RAX, R::R10)), "crc32 eax,r10w"),
+            (one(|a| a.crc32(4, R::RDX, R::RBX)), "crc32 edx,ebx"),
+            (one(|a| a.crc32(8, R::RAX, R::R11)), "crc32 rax,r11"),
+            (
+                one(|a| a.sse_rri(&[0x0f, 0x3a, 0x44], 0, 1, 0x11)),
+                "pclmulhqhqdq xmm0,xmm1",
+            ),
+            (
+                one(|a| a.sse_np_rri(&[0x0f, 0x3a, 0xcc], 0, 4, 2)),
+                "sha1rnds4 xmm0,xmm4,2",
+            ),
+            (one(|a| a.sse_rr(&[0x0f, 0xd7], 0, 4)), "pmovmskb eax,xmm4"),
+            (
+                one(|a| a.sse_rr(&[0x0f, 0x38, 0x0b], 0, 2)),
+                "pmulhrsw xmm0,xmm2",
+            ),
+            (
+                one(|a| a.sse_rr(&[0x0f, 0x38, 0x04], 0, 4)),
+                "pmaddubsw xmm0,xmm4",
+            ),
+            (
+                one(|a| a.sse_rr(&[0x0f, 0x38, 0x20], 0, 0)),
+                "pmovsxbw xmm0,xmm0",
+            ),
+            (
+                one(|a| a.sse_rr(&[0x0f, 0x38, 0x35], 4, 4)),
+                "pmovzxdq xmm4,xmm4",
+            ),
+            (
+                one(|a| a.sse_rr(&[0x0f, 0x38, 0x28], 0, 5)),
+                "pmuldq xmm0,xmm5",
+            ),
+            (
+                one(|a| a.sse_rr(&[0x0f, 0x38, 0x40], 0, 2)),
+                "pmulld xmm0,xmm2",
+            ),
+            (
+                one(|a| a.sse_rr(&[0x0f, 0x38, 0x1e], 0, 1)),
+                "pabsd xmm0,xmm1",
+            ),
+            (one(|a| a.sse_shift(0x73, 3, 4, 8)), "psrldq xmm4,8"),
+            (one(|a| a.sse_shift(0x73, 7, 5, 12)), "pslldq xmm5,0Ch"),
+            (one(|a| a.sse_shift(0x72, 4, 4, 31)), "psrad xmm4,1Fh"),
         ];
         for (got, want) in cases {
             assert_eq!(got.replace(", ", ","), want);

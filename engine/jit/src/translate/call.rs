@@ -21,6 +21,10 @@ impl Tr<'_> {
         if let Some(dst) = dst.filter(|_| inline_helper(helper, imm, self.env.feats)) {
             if helper.name == "crypto::aes" {
                 self.aes(i, dst, args, imm)
+            } else if host_crypto::inline(helper, imm, self.env.feats) {
+                self.host_crypto(dst, helper, args, imm)
+            } else if simd_int::inline(helper, imm, self.env.feats) {
+                self.simd_int(dst, helper, args, imm)
             } else if helper.name.starts_with("simd::") {
                 self.simd(dst, helper, args, imm)
             } else if helper.name.starts_with("fp::") {

@@ -79,6 +79,7 @@ pub(crate) fn test_env(rt: &Rt, max_regs: usize) -> Env<'_> {
             bmi1: true,
             host_fp: true,
             fma: true,
+            pclmul: true,
         },
         limit_checks: false,
         event_abs: None,
@@ -510,4 +511,42 @@ fn accesses_off_pc_relative_addresses_share_a_tlb_probe() {
     let hot = code.iter().take_while(|l| !l.starts_with("jmp"));
     let probes = hot.filter(|l| l.starts_with("cmp") && l.contains("[r13+"));
     assert_eq!(probes.count(), 1, "{ir}\n{code:#?}");
+}
+
+#[test]
+fn advsimd_integer_and_checksums_call_no_helper() {
+    // USHR v0.4s, v1.4s, #3; MUL v0.4s, v0.4s, v2.4s; SQADD v3.8h, v0.8h, v4.8h;
+    // CRC32CX w0, w0, x1; PMULL2 v5.1q, v6.2d, v7.2d; LD3 {v16.16b-v18.16b}, [x2]
+    let words = [
+        0x6f3d_0420,
+        0x4ea2_9c00,
+        0x4e64_0c03,
+        0x9ac1_5c00,
+        0x4ee7_e0c5,
+        0x4c40_4050,
+    ];
+    let (ir, code) = show(&words);
+    let helper = alloc::format!("{:X}h", test_rt().helper);
+    assert!(!code.iter().any(|l| l.contains(&helper)), "{ir}\n{code:#?}");
+    for want in [
+        "psrld",
+        "pmulld",
+        "paddsw",
+        "crc32 ",
+        "pclmulhqhqdq",
+        "pshufb",
+    ] {
+        assert!(
+            code.iter().any(|l| l.starts_with(want)),
+            "{want}: {code:#?}"
+        );
+    }
+}
+
+#[test]
+fn helper_calls_are_visible_to_the_check_above() {
+    // URECPE v0.4s, v1.4s still calls its helper.
+    let (ir, code) = show(&[0x4ea1_c820]);
+    let helper = alloc::format!("{:X}h", test_rt().helper);
+    assert!(code.iter().any(|l| l.contains(&helper)), "{ir}\n{code:#?}");
 }

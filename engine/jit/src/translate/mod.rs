@@ -25,11 +25,13 @@ mod analysis;
 mod branch;
 mod call;
 mod crypto;
+mod host_crypto;
 pub(crate) mod hostfp;
 mod int;
 mod mem;
 mod regalloc;
 mod simd;
+mod simd_int;
 mod system;
 
 use analysis::*;
@@ -65,6 +67,8 @@ pub struct Features {
     pub host_fp: bool,
     /// FMA3 with the OS saving the AVX state (the FMADD family on the host).
     pub fma: bool,
+    /// PCLMULQDQ (PMULL/PMULL2 of 64-bit lanes, CRC32 by Barrett reduction).
+    pub pclmul: bool,
 }
 
 impl Features {
@@ -89,6 +93,7 @@ impl Features {
             bmi1: l7 & (1 << 3) != 0,
             host_fp: true,
             fma: hostfp::fma_usable(l1),
+            pclmul: l1 & (1 << 1) != 0,
         }
     }
 }
@@ -104,13 +109,16 @@ pub fn host_passes(b: &mut Block, f: Features) {
 
 /// Whether the translator emits helper `h` (with `imm`) inline for features `f`.
 fn inline_helper(h: &Helper, imm: u64, f: Features) -> bool {
+    if host_crypto::inline(h, imm, f) {
+        return true;
+    }
     match h.name {
         "crypto::aes" => f.aes,
         "crypto::sha3" => f.sha && (4..=6).contains(&imm),
         "crypto::sha2" => f.sha && imm == 2,
         "crypto::sha256x" => f.sha,
         n if n.starts_with("fp::") => hostfp::inline(h, imm, f),
-        _ => crate::simd::inline(h, imm, f),
+        _ => crate::simd::inline(h, imm, f) || simd_int::inline(h, imm, f),
     }
 }
 
@@ -1301,3 +1309,5 @@ impl Tr<'_> {
 mod codegen_tests;
 #[cfg(test)]
 mod corpus_bench;
+#[cfg(test)]
+mod host_exec;
