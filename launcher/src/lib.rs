@@ -15,6 +15,7 @@
 
 pub mod boot;
 pub mod cli;
+pub mod devopts;
 pub mod elf;
 pub mod error;
 pub mod guest;
@@ -23,6 +24,7 @@ pub mod jitmem;
 pub mod memory;
 pub mod size;
 pub mod term;
+pub mod virtio;
 pub mod vm;
 
 pub use cli::Cli;

@@ -6,8 +6,28 @@ use std::time::Instant;
 use clap::Parser;
 use launcher::{Cli, LaunchError, Vm};
 
+/// The command line, QEMU's single-dash forms included; a usage error is one line
+/// on stderr and status 2 (help and version print as usual).
+fn parse_cli() -> Cli {
+    let usage = |msg: &str| -> ! {
+        eprintln!("launcher: {msg} (see --help)");
+        std::process::exit(2)
+    };
+    let args =
+        launcher::devopts::rewrite_args(std::env::args().collect()).unwrap_or_else(|e| usage(&e));
+    match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            let text = e.to_string();
+            let line = text.lines().next().unwrap_or("bad command line");
+            usage(line.trim_start_matches("error: "))
+        }
+    }
+}
+
 fn run(start: Instant) -> Result<launcher::ExitStatus, LaunchError> {
-    let config = Cli::parse().into_config(start)?;
+    let config = parse_cli().into_config(start)?;
     Vm::new(config)?.run()
 }
 

@@ -28,6 +28,8 @@ pub const MAX_APPEND: usize = shared_abi::boot::MAX_BOOTARGS;
 /// Everything a run needs.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// The virtio devices asked for (`-drive`, `-device`, `-nic`, `-netdev`).
+    pub devices: crate::devopts::DeviceSet,
     pub engine: PathBuf,
     /// Advice appended when the engine cannot be read (how to build the default one).
     pub engine_hint: &'static str,
@@ -97,6 +99,38 @@ fn read_file(
     Ok(Some(data))
 }
 
+/// Opens the virtio back ends, in slot order: disks, network interfaces, entropy.
+/// Disk images are opened and locked here, before anything else is set up.
+fn open_devices(
+    set: &crate::devopts::DeviceSet,
+) -> Result<Vec<Box<dyn crate::virtio::VirtioDevice>>, LaunchError> {
+    let mut out: Vec<Box<dyn crate::virtio::VirtioDevice>> = Vec::new();
+    for d in &set.drives {
+        out.push(Box::new(crate::virtio::blk::Blk::open(
+            &d.path, d.readonly,
+        )?));
+    }
+    if !set.nets.is_empty() {
+        return Err(LaunchError::Network(
+            "virtio-net is not available in this build".into(),
+        ));
+    }
+    if set.rng {
+        out.push(Box::new(crate::virtio::rng::Rng));
+    }
+    if out.len() > shared_abi::guest::VIRTIO_MMIO_COUNT as usize {
+        return Err(LaunchError::DeviceOption {
+            option: "-drive/-device",
+            value: format!("{} devices", out.len()),
+            reason: format!(
+                "at most {} virtio devices",
+                shared_abi::guest::VIRTIO_MMIO_COUNT
+            ),
+        });
+    }
+    Ok(out)
+}
+
 /// A VM ready to run the engine.
 pub struct Vm {
     config: Config,
@@ -108,6 +142,8 @@ pub struct Vm {
     vm: Arc<VmFd>,
     mem: GuestMemory,
     tsc_hz: u64,
+    /// The virtio device back ends, in slot order (handed to the hypercall server).
+    devices: Vec<Box<dyn crate::virtio::VirtioDevice>>,
     /// Nanoseconds from launcher start until the VM was ready to run.
     ready_ns: u64,
 }
@@ -155,6 +191,7 @@ impl Vm {
             None => config.append.clone().unwrap_or_default(),
         };
         let package = prepared.map(|p| p.blob);
+        let devices = open_devices(&config.devices)?;
         let engine = elf::read_engine(&config.engine, config.engine_hint)?;
         let glen = package.as_ref().map(|g| g.len() as u64);
         let layout =
@@ -226,6 +263,7 @@ impl Vm {
             config,
             mem,
             tsc_hz,
+            devices,
         })
     }
 
@@ -267,6 +305,7 @@ impl Vm {
         install_dump_signal();
         let mut services = Services::new(params, Box::new(std::io::stdout()), input);
         services.trace = std::env::var_os("LAUNCHER_TRACE").is_some_and(|v| v != "0");
+        services.virtio = crate::virtio::VirtioHost::new(std::mem::take(&mut self.devices));
         let mut exits = 0u64;
         let mut other_exits = 0u64;
         let status = loop {
@@ -638,6 +677,7 @@ mod kvm_tests {
         let path = dir.join(format!("engine-{:x}", code.as_ptr() as usize));
         std::fs::write(&path, build_elf(&spec)).unwrap();
         let config = Config {
+            devices: Default::default(),
             engine: path.clone(),
             engine_hint: "",
             guest: None,

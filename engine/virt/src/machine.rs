@@ -22,7 +22,7 @@ use shared_abi::guest::RAM_BASE;
 
 use crate::cpu::{self, Sys};
 use crate::dev::psci::{psci_call, PsciOutcome};
-use crate::dev::{Platform, WallClock};
+use crate::dev::{Platform, VirtioDeviceInfo, VirtioEvent, WallClock};
 
 /// The host side of the board (clock, console, timer events).
 pub trait BoardHost {
@@ -46,6 +46,15 @@ pub trait BoardHost {
     /// to the runner every [`JIT_SLICE`] guest instructions so that `poll_event` runs.
     fn event_flag(&self) -> *const u8 {
         core::ptr::null()
+    }
+    /// The virtio devices, for transport slots `0..n` (asked once, at start).
+    fn virtio_devices(&mut self) -> Vec<VirtioDeviceInfo> {
+        Vec::new()
+    }
+    /// A virtio transport's event for the device back end. Returns the
+    /// interrupt-status bits to raise and whether the device failed (NEEDS_RESET).
+    fn virtio_event(&mut self, _slot: usize, _event: &VirtioEvent) -> (u32, bool) {
+        (0, true)
     }
 }
 
@@ -507,6 +516,8 @@ impl<'r> Machine<'r> {
                 base_count: host.counter(),
             };
             self.sys.platform = Platform::new(self.cfg.counter_hz, wall);
+            let devices = host.virtio_devices();
+            self.sys.platform.set_virtio_devices(&devices);
             self.sys.armed = None;
         }
         // The host's event byte stays put: block entries may test it directly
