@@ -23,6 +23,7 @@ pub mod hypercall;
 pub mod jitmem;
 pub mod memory;
 pub mod size;
+pub mod slirp;
 pub mod term;
 pub mod virtio;
 pub mod vm;

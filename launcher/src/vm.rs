@@ -103,6 +103,7 @@ fn read_file(
 /// Disk images are opened and locked here, before anything else is set up.
 fn open_devices(
     set: &crate::devopts::DeviceSet,
+    kick: &crate::slirp::Kick,
 ) -> Result<Vec<Box<dyn crate::virtio::VirtioDevice>>, LaunchError> {
     let mut out: Vec<Box<dyn crate::virtio::VirtioDevice>> = Vec::new();
     for d in &set.drives {
@@ -110,10 +111,9 @@ fn open_devices(
             &d.path, d.readonly,
         )?));
     }
-    if !set.nets.is_empty() {
-        return Err(LaunchError::Network(
-            "virtio-net is not available in this build".into(),
-        ));
+    for n in &set.nets {
+        let (shared, wake) = crate::slirp::start(n, kick.clone())?;
+        out.push(Box::new(crate::virtio::net::Net::new(shared, wake)));
     }
     if set.rng {
         out.push(Box::new(crate::virtio::rng::Rng));
@@ -144,6 +144,8 @@ pub struct Vm {
     tsc_hz: u64,
     /// The virtio device back ends, in slot order (handed to the hypercall server).
     devices: Vec<Box<dyn crate::virtio::VirtioDevice>>,
+    /// Where the network threads send their interrupt (set when the VM runs).
+    kick: crate::slirp::Kick,
     /// Nanoseconds from launcher start until the VM was ready to run.
     ready_ns: u64,
 }
@@ -191,7 +193,8 @@ impl Vm {
             None => config.append.clone().unwrap_or_default(),
         };
         let package = prepared.map(|p| p.blob);
-        let devices = open_devices(&config.devices)?;
+        let kick = crate::slirp::Kick::default();
+        let devices = open_devices(&config.devices, &kick)?;
         let engine = elf::read_engine(&config.engine, config.engine_hint)?;
         let glen = package.as_ref().map(|g| g.len() as u64);
         let layout =
@@ -264,6 +267,7 @@ impl Vm {
             mem,
             tsc_hz,
             devices,
+            kick,
         })
     }
 
@@ -306,6 +310,7 @@ impl Vm {
         let mut services = Services::new(params, Box::new(std::io::stdout()), input);
         services.trace = std::env::var_os("LAUNCHER_TRACE").is_some_and(|v| v != "0");
         services.virtio = crate::virtio::VirtioHost::new(std::mem::take(&mut self.devices));
+        *self.kick.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.vm.clone());
         let mut exits = 0u64;
         let mut other_exits = 0u64;
         let status = loop {

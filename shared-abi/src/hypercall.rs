@@ -80,6 +80,10 @@ pub mod virtio {
         /// QUEUE_NOTIFY. args: [op, slot, queue]. ret[0] = interrupt-status bits to
         /// raise ([`super::INT_VRING`], [`super::INT_CONFIG`]) | [`super::NEEDS_RESET`].
         pub const NOTIFY: u64 = 4;
+        /// After the `VIRTIO` interrupt: what the back ends completed on their own.
+        /// args: [op]. ret[0] = slots with used buffers to signal (bit per slot),
+        /// ret[1] = slots that failed (NEEDS_RESET).
+        pub const POLL: u64 = 5;
     }
 
     /// Interrupt status: used buffers were added.

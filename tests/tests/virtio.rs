@@ -338,3 +338,70 @@ fn bad_device_options() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_file(&file);
 }
+
+/// A free TCP port on the loopback interface (bound and released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// User networking: DHCP gives QEMU's addresses, the guest fetches a page from a
+/// host server through the gateway 10.0.2.2, and the host fetches a page from the
+/// guest's busybox httpd through a hostfwd rule.
+#[test]
+fn net_user_dhcp_wget_and_hostfwd() {
+    use std::io::{Read, Write};
+    // The host's server: answers every connection with one fixed page.
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut s in server.incoming().flatten() {
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf);
+            let body = "served-by-the-host\n";
+            let _ = write!(
+                s,
+                "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let fwd = free_port();
+    let nic = format!("user,hostfwd=tcp:127.0.0.1:{fwd}-:80");
+    let mut c = Console::spawn(launcher(&["-nic", &nic]));
+    let b = c.wait_for(0, "hvarm initramfs", BOOT);
+    let at = c.wait_for(b, PROMPT, BOOT);
+    let (_, at) = run_line(&mut c, at, "udhcpc -i eth0 -q -n -t 5 -T 2 2>&1 | tail -1");
+    let (a, at) = run_line(&mut c, at, "ifconfig eth0 | grep -o 'inet addr:[0-9.]*'");
+    assert_eq!(a, "inet addr:10.0.2.15", "{}", c.text());
+    let (a, at) = run_line(&mut c, at, "route -n | grep -c '^0.0.0.0 *10.0.2.2'");
+    assert_eq!(a, "1", "{}", c.text());
+    let (a, at) = run_line(&mut c, at, "cat /etc/resolv.conf");
+    assert_eq!(a, "nameserver 10.0.2.3", "{}", c.text());
+    let (a, at) = run_line(&mut c, at, &format!("wget -q -O - http://10.0.2.2:{port}/"));
+    assert_eq!(a, "served-by-the-host", "{}", c.text());
+    let (_, at) = run_line(
+        &mut c,
+        at,
+        "mkdir -p /www; echo served-by-the-guest >/www/index.html",
+    );
+    let (a, at) = run_line(&mut c, at, "httpd -p 80 -h /www; echo started");
+    assert_eq!(a, "started");
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", fwd)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    s.write_all(b"GET /index.html HTTP/1.0\r\n\r\n").unwrap();
+    let mut page = String::new();
+    let _ = s.read_to_string(&mut page);
+    assert!(
+        page.starts_with("HTTP/1.") && page.contains(" 200 "),
+        "{page}"
+    );
+    assert!(page.ends_with("served-by-the-guest\n"), "{page}");
+    let _ = at;
+    c.send("poweroff");
+    let st = c.child.wait().unwrap();
+    assert_eq!(st.code(), Some(0), "{}", c.text());
+}

@@ -170,6 +170,14 @@ impl BoardHost for EngineBoard<'_> {
         self.host.virtio_event(slot, event)
     }
 
+    fn virtio_poll(&mut self) -> (u32, u32) {
+        if kernel::take_irq(vector::VIRTIO) {
+            self.host.virtio_poll()
+        } else {
+            (0, 0)
+        }
+    }
+
     fn wait_for_event(&mut self) {
         self.flush_out();
         if self.panic_seen_at.is_some() && self.panic_deadline_passed() {

@@ -314,6 +314,19 @@ impl Host {
         ((b.ret[0] & 3) as u32, b.ret[0] & NEEDS_RESET != 0)
     }
 
+    /// What the launcher's back ends completed on their own: (slots with used
+    /// buffers, failed slots).
+    pub fn virtio_poll(&self) -> (u32, u32) {
+        let Host::Launcher { .. } = self else {
+            return (0, 0);
+        };
+        let b = hypercall(Hypercall::Virtio, [op::POLL, 0, 0, 0]);
+        if b.status != 0 {
+            return (0, 0);
+        }
+        (b.ret[0] as u32, b.ret[1] as u32)
+    }
+
     pub fn exit(&self, code: u64, msg: &str) -> ! {
         match self {
             Host::Launcher { .. } => launcher_exit(code, msg),

@@ -56,6 +56,11 @@ pub trait BoardHost {
     fn virtio_event(&mut self, _slot: usize, _event: &VirtioEvent) -> (u32, bool) {
         (0, true)
     }
+    /// Completions the back ends made on their own since the last call (after a host
+    /// event): (slots with used buffers, slots that failed), a bit per slot.
+    fn virtio_poll(&mut self) -> (u32, u32) {
+        (0, 0)
+    }
 }
 
 /// Guest instructions translated code runs between returns to the runner when the host
@@ -685,6 +690,15 @@ impl<'r> Machine<'r> {
     fn host_event(&mut self, host: &mut dyn BoardHost) {
         let now = host.counter();
         self.sys.platform.set_now(now);
+        let (used, failed) = host.virtio_poll();
+        for slot in 0..32 {
+            if (used | failed) >> slot & 1 != 0 {
+                let irq = used >> slot & 1;
+                self.sys
+                    .platform
+                    .virtio_complete(slot, irq, failed >> slot & 1 != 0);
+            }
+        }
         let mut buf = [0u8; 64];
         loop {
             if self.console_in.len() >= 256 {

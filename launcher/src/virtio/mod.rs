@@ -19,6 +19,7 @@
 //! hypercall arguments (from the engine) get a status code; nothing here panics.
 
 pub mod blk;
+pub mod net;
 pub mod rng;
 
 use std::collections::VecDeque;
@@ -72,6 +73,21 @@ pub trait VirtioDevice: Send {
     /// Handles one request: returns the bytes written into the chain's writable part
     /// (the used length).
     fn request(&mut self, queue: u16, chain: &Chain, mem: &Mem) -> Result<u32, DeviceError>;
+    /// The driver set DRIVER_OK with these queues. A device that serves a queue on its
+    /// own thread takes it out here (leaving a queue that is not ready).
+    fn activate(&mut self, _queues: &mut [Queue], _mem: &Mem) {}
+    /// The driver reset the device.
+    fn reset(&mut self) {}
+    /// A notify for a queue the device took at activation: `Some(used?)`; `None`
+    /// lets the common code serve the queue with [`VirtioDevice::request`].
+    fn notify(&mut self, _queue: u16) -> Option<Result<bool, DeviceError>> {
+        None
+    }
+    /// What the device completed on its own since the last call: (used buffers were
+    /// added, the device failed).
+    fn poll(&mut self) -> (bool, bool) {
+        (false, false)
+    }
 }
 
 /// A descriptor chain, checked: every buffer lies in guest RAM, the readable buffers
@@ -338,7 +354,8 @@ impl VirtioHost {
                 let mem = self.mem.as_ref().ok_or(status::EINVAL)?;
                 let s = &mut self.slots[i];
                 match activate(s.dev.as_ref(), &a, mem) {
-                    Ok(queues) => {
+                    Ok(mut queues) => {
+                        s.dev.activate(&mut queues, mem);
                         s.queues = queues;
                         s.active = true;
                         s.broken = false;
@@ -357,7 +374,27 @@ impl VirtioHost {
                 s.queues.clear();
                 s.active = false;
                 s.broken = false;
+                s.dev.reset();
                 Ok([0; 4])
+            }
+            op::POLL => {
+                let (mut used, mut failed) = (0u64, 0u64);
+                for (i, s) in self.slots.iter_mut().enumerate() {
+                    let (u, f) = s.dev.poll();
+                    if !s.active {
+                        continue;
+                    }
+                    if f && !s.broken {
+                        s.broken = true;
+                        eprint!(
+                            "\r\nlauncher: {}: the guest broke the device, it needs a reset\r\n",
+                            s.dev.name()
+                        );
+                    }
+                    used |= u64::from(u) << i;
+                    failed |= u64::from(s.broken && f) << i;
+                }
+                Ok([used, failed, 0, 0])
             }
             op::NOTIFY => {
                 let i = slot_of(&mut self.slots, args[1])?;
@@ -374,6 +411,16 @@ impl VirtioHost {
                     return Ok([0; 4]);
                 }
                 self.notifies += 1;
+                if let Some(r) = s.dev.notify(q as u16) {
+                    return Ok(match r {
+                        Ok(used) => [if used { INT_VRING } else { 0 }, 0, 0, 0],
+                        Err(e) => {
+                            s.broken = true;
+                            report(s.dev.name(), &e);
+                            [NEEDS_RESET, 0, 0, 0]
+                        }
+                    });
+                }
                 match serve(s.dev.as_mut(), q as u16, &mut s.queues[q], mem) {
                     Ok((n, used)) => {
                         self.requests += n;
