@@ -383,8 +383,12 @@ impl Vm {
             );
             let n = &services.by_nr;
             eprintln!(
-                "launcher: stats: VM exits by kind: hypercalls {} (console write {}, console read {}, clock {}, guest info {}, boot config {}, exit {}, unknown {}), other {}",
-                services.calls, n[1], n[2], n[4], n[5], n[6], n[3], n[0], other_exits
+                "launcher: stats: VM exits by kind: hypercalls {} (console write {}, console read {}, clock {}, guest info {}, boot config {}, virtio {}, exit {}, unknown {}), other {}",
+                services.calls, n[1], n[2], n[4], n[5], n[6], n[7], n[3], n[0], other_exits
+            );
+            eprintln!(
+                "launcher: stats: virtio: {} notifies served {} requests",
+                services.virtio.notifies, services.virtio.requests
             );
         }
         Ok(status)

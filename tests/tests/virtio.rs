@@ -326,6 +326,33 @@ fn bad_device_options() {
         ),
         (vec!["--frobnicate".into()], 2, "unexpected argument"),
     ];
+    // A hostfwd whose host port is taken.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let mut cases = cases;
+    cases.push((
+        vec![
+            "-nic".into(),
+            format!("user,hostfwd=tcp:127.0.0.1:{port}-:80"),
+        ],
+        54,
+        "cannot forward tcp:127.0.0.1",
+    ));
+    cases.push((
+        vec![
+            "-netdev".into(),
+            format!("user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:80"),
+            "-device".into(),
+            "virtio-net-device,netdev=n0".into(),
+        ],
+        54,
+        "is the port in use",
+    ));
+    cases.push((
+        vec!["-netdev".into(), "user,id=n0".into()],
+        50,
+        "no -device",
+    ));
     for (args, code, needle) in cases {
         let mut cmd = Command::new(workspace_bin("launcher"));
         cmd.arg("-kernel").arg(image()).args(&args);
