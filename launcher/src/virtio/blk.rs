@@ -18,7 +18,7 @@ use super::{
     write_bufs, Chain, DeviceError, Mem, Segs, VirtioDevice, F_INDIRECT_DESC, F_VERSION_1,
 };
 use crate::error::LaunchError;
-use vm_memory::{Bytes, GuestAddress};
+use vm_memory::{GuestAddress, GuestMemoryBackend};
 
 const SECTOR: u64 = 512;
 /// Largest piece copied between the image and guest RAM at once.
@@ -115,43 +115,72 @@ impl Blk {
         (end <= self.sectors * SECTOR).then_some((off, bytes))
     }
 
+    /// Reads the image at `off` straight into the guest buffers (`pread` into guest
+    /// RAM, no bounce copy). `Ok(false)`: a host I/O error or a short image.
     fn read_into(&self, mem: &Mem, mut off: u64, bufs: &[(u64, u32)]) -> Result<bool, DeviceError> {
-        let mut tmp = Vec::new();
         for &(a, l) in bufs {
+            let slice = mem.get_slice(GuestAddress(a), l as usize)?;
+            let guard = slice.ptr_guard_mut();
             let mut done = 0usize;
             while done < l as usize {
-                let n = (l as usize - done).min(CHUNK);
-                tmp.resize(n, 0);
-                if self.file.read_exact_at(&mut tmp, off).is_err() {
+                // SAFETY: the slice is `l` bytes of guest RAM that vm-memory checked and
+                // keeps mapped while `guard` lives; pread writes at most `l - done` bytes
+                // from offset `done`.
+                let n = unsafe {
+                    libc::pread(
+                        self.file.as_raw_fd(),
+                        guard.as_ptr().add(done).cast(),
+                        l as usize - done,
+                        (off + done as u64) as libc::off_t,
+                    )
+                };
+                if n <= 0 {
+                    if n < 0
+                        && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+                    {
+                        continue;
+                    }
                     return Ok(false);
                 }
-                mem.write_slice(&tmp, GuestAddress(a + done as u64))?;
-                done += n;
-                off += n as u64;
+                done += n as usize;
             }
+            off += u64::from(l);
         }
         Ok(true)
     }
 
+    /// Writes the guest buffers to the image at `off` (`pwrite` from guest RAM).
     fn write_from(
         &self,
         mem: &Mem,
         mut off: u64,
         bufs: &[(u64, u32)],
     ) -> Result<bool, DeviceError> {
-        let mut tmp = Vec::new();
         for &(a, l) in bufs {
+            let slice = mem.get_slice(GuestAddress(a), l as usize)?;
+            let guard = slice.ptr_guard();
             let mut done = 0usize;
             while done < l as usize {
-                let n = (l as usize - done).min(CHUNK);
-                tmp.resize(n, 0);
-                mem.read_slice(&mut tmp, GuestAddress(a + done as u64))?;
-                if self.file.write_all_at(&tmp, off).is_err() {
+                // SAFETY: as in `read_into`; pwrite only reads the `l - done` bytes.
+                let n = unsafe {
+                    libc::pwrite(
+                        self.file.as_raw_fd(),
+                        guard.as_ptr().add(done).cast(),
+                        l as usize - done,
+                        (off + done as u64) as libc::off_t,
+                    )
+                };
+                if n <= 0 {
+                    if n < 0
+                        && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+                    {
+                        continue;
+                    }
                     return Ok(false);
                 }
-                done += n;
-                off += n as u64;
+                done += n as usize;
             }
+            off += u64::from(l);
         }
         Ok(true)
     }
@@ -309,6 +338,7 @@ mod tests {
     use super::super::tests::MockGuest;
     use super::*;
     use shared_abi::guest::RAM_BASE;
+    use vm_memory::Bytes;
 
     const HDR: u64 = RAM_BASE + 0x8000;
     const DATA: u64 = RAM_BASE + 0x10000;
