@@ -19,9 +19,16 @@ fn parse_cli() -> Cli {
         Ok(c) => c,
         Err(e) if !e.use_stderr() => e.exit(),
         Err(e) => {
+            // clap's message up to its first blank line (before tips and usage),
+            // on one line.
             let text = e.to_string();
-            let line = text.lines().next().unwrap_or("bad command line");
-            usage(line.trim_start_matches("error: "))
+            let head: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let line = head.join(" ");
+            usage(line.trim_start_matches("error: ").trim_end_matches(':'))
         }
     }
 }
