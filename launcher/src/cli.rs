@@ -18,8 +18,13 @@ pub struct Cli {
     #[arg(long, value_name = "PATH")]
     pub engine: Option<PathBuf>,
     /// The guest: a FIT image (kernel, ramdisk, bootargs; see tests/guest/build-image)
-    /// or a raw arm64 Linux `Image`
-    #[arg(long, value_name = "PATH", required_unless_present = "selftest")]
+    /// or a raw arm64 Linux `Image` (QEMU's `-kernel` is the same)
+    #[arg(
+        long,
+        alias = "kernel",
+        value_name = "PATH",
+        required_unless_present = "selftest"
+    )]
     pub guest: Option<PathBuf>,
     /// An initial ramdisk for the guest (overrides the FIT's)
     #[arg(long, value_name = "PATH")]
@@ -40,6 +45,21 @@ pub struct Cli {
     /// Run the engine's self-tests instead of a guest
     #[arg(long)]
     pub selftest: bool,
+    /// A virtio disk: `file=PATH[,format=raw][,if=virtio][,readonly=on]` (QEMU's `-drive`)
+    #[arg(long, value_name = "OPTS")]
+    pub drive: Vec<String>,
+    /// `virtio-rng-device`, or `virtio-net-device,netdev=ID` (QEMU's `-device`)
+    #[arg(long, value_name = "OPTS")]
+    pub device: Vec<String>,
+    /// User-mode networking: `user[,hostfwd=tcp:[ADDR]:PORT-:PORT]...` (QEMU's `-nic`)
+    #[arg(long, value_name = "OPTS")]
+    pub nic: Vec<String>,
+    /// A user-mode network back end: `user,id=ID[,hostfwd=...]` (QEMU's `-netdev`)
+    #[arg(long, value_name = "OPTS")]
+    pub netdev: Vec<String>,
+    /// Accepted for QEMU compatibility: the serial console on stdio is the only mode
+    #[arg(long)]
+    pub nographic: bool,
 }
 
 /// How the engine runs guest code.
@@ -94,7 +114,10 @@ impl Cli {
                 " (build the engine with `cargo engine`, or pass --engine PATH)",
             ),
         };
+        let devices =
+            crate::devopts::parse_devices(&self.drive, &self.device, &self.nic, &self.netdev)?;
         Ok(Config {
+            devices,
             engine,
             engine_hint,
             guest: self.guest,
@@ -114,8 +137,9 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Config, String> {
-        let cli = Cli::try_parse_from(std::iter::once("launcher").chain(args.iter().copied()))
-            .map_err(|e| format!("clap: {}", e.kind()))?;
+        let argv = std::iter::once("launcher").chain(args.iter().copied());
+        let argv = crate::devopts::rewrite_args(argv.map(String::from).collect())?;
+        let cli = Cli::try_parse_from(argv).map_err(|e| format!("clap: {}", e.kind()))?;
         cli.into_config(Instant::now()).map_err(|e| e.to_string())
     }
 
@@ -134,6 +158,36 @@ mod tests {
         assert_eq!(c.engine_hint, "");
         let c = parse(&["--selftest"]).unwrap();
         assert_eq!(c.guest_ram, DEFAULT_GUEST_RAM);
+    }
+
+    #[test]
+    fn qemu_forms() {
+        let c = parse(&[
+            "-kernel",
+            "Image",
+            "-initrd",
+            "i.gz",
+            "-append",
+            "console=ttyAMA0",
+            "-m",
+            "1G",
+            "-nographic",
+            "-drive",
+            "file=d.img,format=raw,if=virtio,readonly=on",
+            "-device",
+            "virtio-rng-device",
+        ])
+        .unwrap();
+        assert_eq!(c.guest.as_deref(), Some(std::path::Path::new("Image")));
+        assert_eq!(c.initrd.as_deref(), Some(std::path::Path::new("i.gz")));
+        assert_eq!(c.append.as_deref(), Some("console=ttyAMA0"));
+        assert_eq!(c.guest_ram, 1 << 30);
+        assert!(c.devices.rng);
+        assert!(c.devices.drives[0].readonly);
+        let e = parse(&["-kernel", "x", "-smp", "2"]).unwrap_err();
+        assert_eq!(e, "unsupported option '-smp'");
+        let e = parse(&["-kernel", "x", "-drive", "if=virtio"]).unwrap_err();
+        assert!(e.contains("file=PATH is missing"), "{e}");
     }
 
     #[test]

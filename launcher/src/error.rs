@@ -42,6 +42,16 @@ pub enum ExitCode {
     Kvm,
     /// The engine misbehaved: triple fault, unexpected VM exit, bad port, bad hypercall block.
     EngineMisbehaved,
+    /// A malformed -drive / -device / -nic / -netdev.
+    DeviceOption,
+    /// A disk image is missing or unreadable.
+    DriveUnreadable,
+    /// A disk image is not a regular file.
+    DriveNotFile,
+    /// A disk image is locked by another process.
+    DriveLocked,
+    /// User networking could not be set up.
+    Network,
     /// The engine reported failure with this code (process status `100 + code`, at most 255).
     EngineFailure(u64),
 }
@@ -68,6 +78,11 @@ impl ExitCode {
             ExitCode::KvmUnavailable => 40,
             ExitCode::Kvm => 41,
             ExitCode::EngineMisbehaved => 42,
+            ExitCode::DeviceOption => 50,
+            ExitCode::DriveUnreadable => 51,
+            ExitCode::DriveNotFile => 52,
+            ExitCode::DriveLocked => 53,
+            ExitCode::Network => 54,
             ExitCode::EngineFailure(0) => 0,
             ExitCode::EngineFailure(c) => 100u64.saturating_add(c).min(255) as u8,
         }
@@ -174,6 +189,23 @@ pub enum LaunchError {
     VmMemory { size: u64, source: std::io::Error },
     #[error("cannot start the console input thread: {0}")]
     Thread(std::io::Error),
+    #[error("{option} {value:?}: {reason}")]
+    DeviceOption {
+        option: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error("cannot open disk image {path}: {source}")]
+    DriveUnreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("disk image {path} is not a regular file")]
+    DriveNotFile { path: PathBuf },
+    #[error("disk image {path} is in use by another process (locked {how})")]
+    DriveLocked { path: PathBuf, how: &'static str },
+    #[error("user networking: {0}")]
+    Network(String),
     #[error("{0}")]
     Engine(#[from] EngineFault),
 }
@@ -236,6 +268,11 @@ impl LaunchError {
             E::KvmUnavailable { .. } => ExitCode::KvmUnavailable,
             E::Kvm { .. } | E::VmMemory { .. } | E::Thread(_) => ExitCode::Kvm,
             E::Engine(_) => ExitCode::EngineMisbehaved,
+            E::DeviceOption { .. } => ExitCode::DeviceOption,
+            E::DriveUnreadable { .. } => ExitCode::DriveUnreadable,
+            E::DriveNotFile { .. } => ExitCode::DriveNotFile,
+            E::DriveLocked { .. } => ExitCode::DriveLocked,
+            E::Network(_) => ExitCode::Network,
         }
     }
 }
@@ -265,6 +302,11 @@ mod tests {
             ExitCode::KvmUnavailable,
             ExitCode::Kvm,
             ExitCode::EngineMisbehaved,
+            ExitCode::DeviceOption,
+            ExitCode::DriveUnreadable,
+            ExitCode::DriveNotFile,
+            ExitCode::DriveLocked,
+            ExitCode::Network,
             ExitCode::EngineFailure(1),
         ];
         let mut codes: Vec<u8> = all.iter().map(|c| c.code()).collect();

@@ -49,7 +49,9 @@ pub struct Services {
     /// Number of hypercalls serviced.
     pub calls: u64,
     /// Hypercalls by number (index 0: unknown numbers).
-    pub by_nr: [u64; 7],
+    pub by_nr: [u64; 8],
+    /// The virtio devices (the `Virtio` hypercall).
+    pub virtio: crate::virtio::VirtioHost,
     /// Print every hypercall to stderr (`LAUNCHER_TRACE=1`).
     pub trace: bool,
 }
@@ -65,7 +67,8 @@ impl Services {
             input,
             first_call_ns: None,
             calls: 0,
-            by_nr: [0; 7],
+            by_nr: [0; 8],
+            virtio: crate::virtio::VirtioHost::new(Vec::new()),
             trace: false,
         }
     }
@@ -98,7 +101,7 @@ impl Services {
                 reason: "it lies (partly) outside VM memory",
             })?;
         let block = HypercallBlock::from_bytes(&raw);
-        let k = if (1..=6).contains(&block.nr) {
+        let k = if (1..=7).contains(&block.nr) {
             block.nr as usize
         } else {
             0
@@ -199,6 +202,7 @@ impl Services {
                     self.first_call_ns.unwrap_or(0),
                 ])
             }
+            Hypercall::Virtio => self.virtio.call(mem, args),
             // Handled by the caller.
             Hypercall::Exit => Err(status::EINVAL),
         }

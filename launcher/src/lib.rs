@@ -15,6 +15,7 @@
 
 pub mod boot;
 pub mod cli;
+pub mod devopts;
 pub mod elf;
 pub mod error;
 pub mod guest;
@@ -22,7 +23,9 @@ pub mod hypercall;
 pub mod jitmem;
 pub mod memory;
 pub mod size;
+pub mod slirp;
 pub mod term;
+pub mod virtio;
 pub mod vm;
 
 pub use cli::Cli;

@@ -6,8 +6,35 @@ use std::time::Instant;
 use clap::Parser;
 use launcher::{Cli, LaunchError, Vm};
 
+/// The command line, QEMU's single-dash forms included; a usage error is one line
+/// on stderr and status 2 (help and version print as usual).
+fn parse_cli() -> Cli {
+    let usage = |msg: &str| -> ! {
+        eprintln!("launcher: {msg} (see --help)");
+        std::process::exit(2)
+    };
+    let args =
+        launcher::devopts::rewrite_args(std::env::args().collect()).unwrap_or_else(|e| usage(&e));
+    match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            // clap's message up to its first blank line (before tips and usage),
+            // on one line.
+            let text = e.to_string();
+            let head: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let line = head.join(" ");
+            usage(line.trim_start_matches("error: ").trim_end_matches(':'))
+        }
+    }
+}
+
 fn run(start: Instant) -> Result<launcher::ExitStatus, LaunchError> {
-    let config = Cli::parse().into_config(start)?;
+    let config = parse_cli().into_config(start)?;
     Vm::new(config)?.run()
 }
 

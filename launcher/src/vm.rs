@@ -28,6 +28,8 @@ pub const MAX_APPEND: usize = shared_abi::boot::MAX_BOOTARGS;
 /// Everything a run needs.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// The virtio devices asked for (`-drive`, `-device`, `-nic`, `-netdev`).
+    pub devices: crate::devopts::DeviceSet,
     pub engine: PathBuf,
     /// Advice appended when the engine cannot be read (how to build the default one).
     pub engine_hint: &'static str,
@@ -97,6 +99,38 @@ fn read_file(
     Ok(Some(data))
 }
 
+/// Opens the virtio back ends, in slot order: disks, network interfaces, entropy.
+/// Disk images are opened and locked here, before anything else is set up.
+fn open_devices(
+    set: &crate::devopts::DeviceSet,
+    kick: &crate::slirp::Kick,
+) -> Result<Vec<Box<dyn crate::virtio::VirtioDevice>>, LaunchError> {
+    let mut out: Vec<Box<dyn crate::virtio::VirtioDevice>> = Vec::new();
+    for d in &set.drives {
+        out.push(Box::new(crate::virtio::blk::Blk::open(
+            &d.path, d.readonly,
+        )?));
+    }
+    for n in &set.nets {
+        let (shared, wake) = crate::slirp::start(n, kick.clone())?;
+        out.push(Box::new(crate::virtio::net::Net::new(shared, wake)));
+    }
+    if set.rng {
+        out.push(Box::new(crate::virtio::rng::Rng));
+    }
+    if out.len() > shared_abi::guest::VIRTIO_MMIO_COUNT as usize {
+        return Err(LaunchError::DeviceOption {
+            option: "-drive/-device",
+            value: format!("{} devices", out.len()),
+            reason: format!(
+                "at most {} virtio devices",
+                shared_abi::guest::VIRTIO_MMIO_COUNT
+            ),
+        });
+    }
+    Ok(out)
+}
+
 /// A VM ready to run the engine.
 pub struct Vm {
     config: Config,
@@ -108,6 +142,10 @@ pub struct Vm {
     vm: Arc<VmFd>,
     mem: GuestMemory,
     tsc_hz: u64,
+    /// The virtio device back ends, in slot order (handed to the hypercall server).
+    devices: Vec<Box<dyn crate::virtio::VirtioDevice>>,
+    /// Where the network threads send their interrupt (set when the VM runs).
+    kick: crate::slirp::Kick,
     /// Nanoseconds from launcher start until the VM was ready to run.
     ready_ns: u64,
 }
@@ -155,6 +193,8 @@ impl Vm {
             None => config.append.clone().unwrap_or_default(),
         };
         let package = prepared.map(|p| p.blob);
+        let kick = crate::slirp::Kick::default();
+        let devices = open_devices(&config.devices, &kick)?;
         let engine = elf::read_engine(&config.engine, config.engine_hint)?;
         let glen = package.as_ref().map(|g| g.len() as u64);
         let layout =
@@ -226,6 +266,8 @@ impl Vm {
             config,
             mem,
             tsc_hz,
+            devices,
+            kick,
         })
     }
 
@@ -267,6 +309,8 @@ impl Vm {
         install_dump_signal();
         let mut services = Services::new(params, Box::new(std::io::stdout()), input);
         services.trace = std::env::var_os("LAUNCHER_TRACE").is_some_and(|v| v != "0");
+        services.virtio = crate::virtio::VirtioHost::new(std::mem::take(&mut self.devices));
+        *self.kick.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.vm.clone());
         let mut exits = 0u64;
         let mut other_exits = 0u64;
         let status = loop {
@@ -339,8 +383,12 @@ impl Vm {
             );
             let n = &services.by_nr;
             eprintln!(
-                "launcher: stats: VM exits by kind: hypercalls {} (console write {}, console read {}, clock {}, guest info {}, boot config {}, exit {}, unknown {}), other {}",
-                services.calls, n[1], n[2], n[4], n[5], n[6], n[3], n[0], other_exits
+                "launcher: stats: VM exits by kind: hypercalls {} (console write {}, console read {}, clock {}, guest info {}, boot config {}, virtio {}, exit {}, unknown {}), other {}",
+                services.calls, n[1], n[2], n[4], n[5], n[6], n[7], n[3], n[0], other_exits
+            );
+            eprintln!(
+                "launcher: stats: virtio: {} notifies served {} requests",
+                services.virtio.notifies, services.virtio.requests
             );
         }
         Ok(status)
@@ -638,6 +686,7 @@ mod kvm_tests {
         let path = dir.join(format!("engine-{:x}", code.as_ptr() as usize));
         std::fs::write(&path, build_elf(&spec)).unwrap();
         let config = Config {
+            devices: Default::default(),
             engine: path.clone(),
             engine_hint: "",
             guest: None,

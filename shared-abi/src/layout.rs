@@ -74,6 +74,9 @@ pub mod vector {
     pub const TIMER: u8 = 0x20;
     /// Console input is pending (an MSI the launcher injects).
     pub const CONSOLE: u8 = 0x21;
+    /// A virtio back end completed requests on its own (network frames arrived): an
+    /// MSI the launcher injects; the engine then asks which devices (`Virtio` POLL).
+    pub const VIRTIO: u8 = 0x22;
     /// LAPIC spurious-interrupt vector.
     pub const SPURIOUS: u8 = 0xFF;
 }

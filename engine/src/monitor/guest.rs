@@ -62,6 +62,8 @@ struct EngineBoard<'h> {
     out: alloc::vec::Vec<u8>,
     /// TSC at the last console flush.
     out_tsc: u64,
+    /// Guest RAM's VM-physical address and size (for the launcher's virtio back ends).
+    ram: (u64, u64),
 }
 
 impl EngineBoard<'_> {
@@ -158,6 +160,22 @@ impl BoardHost for EngineBoard<'_> {
 
     fn event_flag(&self) -> *const u8 {
         kernel::IRQ_FLAG.as_ptr() as *const u8
+    }
+
+    fn virtio_devices(&mut self) -> alloc::vec::Vec<virt::dev::VirtioDeviceInfo> {
+        self.host.virtio_setup(self.ram.0, self.ram.1)
+    }
+
+    fn virtio_event(&mut self, slot: usize, event: &virt::dev::VirtioEvent) -> (u32, bool) {
+        self.host.virtio_event(slot, event)
+    }
+
+    fn virtio_poll(&mut self) -> (u32, u32) {
+        if kernel::take_irq(vector::VIRTIO) {
+            self.host.virtio_poll()
+        } else {
+            (0, 0)
+        }
     }
 
     fn wait_for_event(&mut self) {
@@ -264,6 +282,7 @@ pub fn run(host: &Host, package: &[u8], guest_ram: u64, stats: bool, translate: 
         panic_seen_at: None,
         out: alloc::vec::Vec::with_capacity(CONSOLE_BATCH),
         out_tsc: 0,
+        ram: (ram.start, ram_size),
     };
     let exit = machine.run(&mut board);
     board.flush_out();

@@ -4,13 +4,16 @@
 
 use crate::kernel::stubs::{svc, Svc};
 use crate::kernel::{HostKind, PhysMap};
+use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use engine::bootargs::Options;
+use shared_abi::hypercall::virtio::{op, MAX_CONFIG, NEEDS_RESET};
 use shared_abi::hypercall::{Hypercall, HypercallBlock, MAX_IO_LEN};
 use shared_abi::layout::{ENGINE_PHYS_BASE, ENGINE_VIRT_BASE};
 use spin::{Mutex, Once};
 use uart_16550::backend::Backend;
 use uart_16550::Uart16550;
+use virt::dev::{VirtioDeviceInfo, VirtioEvent};
 
 /// What the host tells the engine at start.
 #[derive(Clone, Copy, Debug, Default)]
@@ -249,6 +252,79 @@ impl Host {
                 })
             }
         }
+    }
+
+    /// Tells the launcher where guest RAM lies and returns the virtio devices it has
+    /// (none under QEMU).
+    pub fn virtio_setup(&self, ram_paddr: u64, ram_size: u64) -> Vec<VirtioDeviceInfo> {
+        let Host::Launcher { .. } = self else {
+            return Vec::new();
+        };
+        let _g = HC_LOCK.lock();
+        let b = hypercall_locked(Hypercall::Virtio, [op::SETUP, ram_paddr, ram_size, 0]);
+        if b.status != 0 {
+            return Vec::new();
+        }
+        let n = b.ret[0].min(u64::from(shared_abi::guest::VIRTIO_MMIO_COUNT));
+        let mut out = Vec::new();
+        for slot in 0..n {
+            let cap = with_bounce(|b| b.len()).min(MAX_CONFIG) as u64;
+            let b = hypercall_locked(Hypercall::Virtio, [op::QUERY, slot, bounce_paddr(), cap]);
+            if b.status != 0 {
+                out.push(VirtioDeviceInfo::default());
+                continue;
+            }
+            let len = (b.ret[3].min(cap)) as usize;
+            out.push(VirtioDeviceInfo {
+                device_id: b.ret[0] as u32,
+                features: b.ret[1],
+                num_queues: b.ret[2] as u16,
+                queue_max: (b.ret[2] >> 16) as u16,
+                config: with_bounce(|b| b[..len].to_vec()),
+            });
+        }
+        out
+    }
+
+    /// Hands a virtio transport event to the launcher's device back end: the
+    /// interrupt-status bits to raise and whether the device failed.
+    pub fn virtio_event(&self, slot: usize, event: &VirtioEvent) -> (u32, bool) {
+        let Host::Launcher { .. } = self else {
+            return (0, true);
+        };
+        let _g = HC_LOCK.lock();
+        let slot = slot as u64;
+        let b = match event {
+            VirtioEvent::Activate(a) => {
+                let bytes = a.to_bytes();
+                with_bounce(|b| b[..bytes.len()].copy_from_slice(&bytes));
+                hypercall_locked(
+                    Hypercall::Virtio,
+                    [op::ACTIVATE, slot, bounce_paddr(), bytes.len() as u64],
+                )
+            }
+            VirtioEvent::Reset => hypercall_locked(Hypercall::Virtio, [op::RESET, slot, 0, 0]),
+            VirtioEvent::Notify(q) => {
+                hypercall_locked(Hypercall::Virtio, [op::NOTIFY, slot, u64::from(*q), 0])
+            }
+        };
+        if b.status != 0 {
+            return (0, true);
+        }
+        ((b.ret[0] & 3) as u32, b.ret[0] & NEEDS_RESET != 0)
+    }
+
+    /// What the launcher's back ends completed on their own: (slots with used
+    /// buffers, failed slots).
+    pub fn virtio_poll(&self) -> (u32, u32) {
+        let Host::Launcher { .. } = self else {
+            return (0, 0);
+        };
+        let b = hypercall(Hypercall::Virtio, [op::POLL, 0, 0, 0]);
+        if b.status != 0 {
+            return (0, 0);
+        }
+        (b.ret[0] as u32, b.ret[1] as u32)
     }
 
     pub fn exit(&self, code: u64, msg: &str) -> ! {

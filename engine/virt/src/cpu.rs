@@ -560,6 +560,10 @@ impl Env<'_, '_> {
                 if !s.platform.mmio_write(pa, attr.size, v as u64) {
                     return Err(self.fail(ext));
                 }
+                if let Some((slot, ev)) = s.platform.take_virtio_event() {
+                    let (irq, broken) = self.host.virtio_event(slot, &ev);
+                    s.platform.virtio_complete(slot, irq, broken);
+                }
                 if s.platform.uart.has_output() {
                     s.out.clear();
                     s.platform.uart.take_output(&mut s.out);

@@ -22,7 +22,7 @@ use shared_abi::guest::RAM_BASE;
 
 use crate::cpu::{self, Sys};
 use crate::dev::psci::{psci_call, PsciOutcome};
-use crate::dev::{Platform, WallClock};
+use crate::dev::{Platform, VirtioDeviceInfo, VirtioEvent, WallClock};
 
 /// The host side of the board (clock, console, timer events).
 pub trait BoardHost {
@@ -46,6 +46,20 @@ pub trait BoardHost {
     /// to the runner every [`JIT_SLICE`] guest instructions so that `poll_event` runs.
     fn event_flag(&self) -> *const u8 {
         core::ptr::null()
+    }
+    /// The virtio devices, for transport slots `0..n` (asked once, at start).
+    fn virtio_devices(&mut self) -> Vec<VirtioDeviceInfo> {
+        Vec::new()
+    }
+    /// A virtio transport's event for the device back end. Returns the
+    /// interrupt-status bits to raise and whether the device failed (NEEDS_RESET).
+    fn virtio_event(&mut self, _slot: usize, _event: &VirtioEvent) -> (u32, bool) {
+        (0, true)
+    }
+    /// Completions the back ends made on their own since the last call (after a host
+    /// event): (slots with used buffers, slots that failed), a bit per slot.
+    fn virtio_poll(&mut self) -> (u32, u32) {
+        (0, 0)
     }
 }
 
@@ -507,6 +521,8 @@ impl<'r> Machine<'r> {
                 base_count: host.counter(),
             };
             self.sys.platform = Platform::new(self.cfg.counter_hz, wall);
+            let devices = host.virtio_devices();
+            self.sys.platform.set_virtio_devices(&devices);
             self.sys.armed = None;
         }
         // The host's event byte stays put: block entries may test it directly
@@ -674,6 +690,15 @@ impl<'r> Machine<'r> {
     fn host_event(&mut self, host: &mut dyn BoardHost) {
         let now = host.counter();
         self.sys.platform.set_now(now);
+        let (used, failed) = host.virtio_poll();
+        for slot in 0..32 {
+            if (used | failed) >> slot & 1 != 0 {
+                let irq = used >> slot & 1;
+                self.sys
+                    .platform
+                    .virtio_complete(slot, irq, failed >> slot & 1 != 0);
+            }
+        }
         let mut buf = [0u8; 64];
         loop {
             if self.console_in.len() >= 256 {

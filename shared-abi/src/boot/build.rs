@@ -8,7 +8,8 @@ use super::{
 use crate::guest::{
     GICC_BASE, GICC_SIZE, GICD_BASE, GICD_SIZE, RAM_BASE, RTC_BASE, RTC_SIZE, RTC_SPI,
     TIMER_PPI_HYP, TIMER_PPI_NONSECURE_PHYS, TIMER_PPI_SECURE_PHYS, TIMER_PPI_VIRT, UART_BASE,
-    UART_SIZE, UART_SPI,
+    UART_SIZE, UART_SPI, VIRTIO_MMIO_BASE, VIRTIO_MMIO_COUNT, VIRTIO_MMIO_FIRST_SPI,
+    VIRTIO_MMIO_SIZE,
 };
 
 /// What the generated DTB describes beyond the fixed platform.
@@ -40,6 +41,9 @@ const PHANDLE_CLK: u32 = 2;
 const GIC_SPI: u32 = 0;
 const GIC_PPI: u32 = 1;
 const IRQ_LEVEL_HIGH: u32 = 4;
+/// QEMU describes the virtio-mmio interrupts as edge-triggered; our transport drives
+/// a level (interrupt status != 0), which the GIC handles either way.
+const IRQ_EDGE_RISING: u32 = 1;
 /// PPI flags: the CPU mask for one CPU (bits 8..15) | level-high.
 const PPI_FLAGS_1CPU: u32 = (1 << 8) | IRQ_LEVEL_HIGH;
 /// PL011 / PL031 bus clock.
@@ -175,6 +179,26 @@ pub fn build_dtb(cfg: &DtbConfig<'_>) -> Result<Vec<u8>, BootError> {
         .map_err(err)?;
     f.property_string("clock-names", "apb_pclk").map_err(err)?;
     f.end_node(rtc).map_err(err)?;
+
+    // All the virtio-mmio transports, as QEMU's `virt` lists them: an empty slot
+    // reads device id 0 and the guest skips it.
+    for i in 0..VIRTIO_MMIO_COUNT {
+        let base = VIRTIO_MMIO_BASE + u64::from(i) * VIRTIO_MMIO_SIZE;
+        let n = f
+            .begin_node(&format!("virtio_mmio@{base:x}"))
+            .map_err(err)?;
+        f.property_null("dma-coherent").map_err(err)?;
+        f.property_array_u32(
+            "interrupts",
+            &[GIC_SPI, VIRTIO_MMIO_FIRST_SPI + i, IRQ_EDGE_RISING],
+        )
+        .map_err(err)?;
+        f.property_array_u64("reg", &reg(base, VIRTIO_MMIO_SIZE))
+            .map_err(err)?;
+        f.property_string("compatible", "virtio,mmio")
+            .map_err(err)?;
+        f.end_node(n).map_err(err)?;
+    }
 
     f.end_node(root).map_err(err)?;
     f.finish().map_err(err)

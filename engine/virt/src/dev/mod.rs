@@ -12,7 +12,9 @@ pub mod pl011;
 pub mod pl031;
 pub mod psci;
 pub mod timer;
+pub mod virtio_mmio;
 
+use alloc::vec::Vec;
 use shared_abi::guest;
 
 pub use gic::Gic;
@@ -20,6 +22,7 @@ pub use pl011::Pl011;
 pub use pl031::Pl031;
 pub use psci::{psci_call, PsciOutcome};
 pub use timer::{GenericTimer, TimerReg};
+pub use virtio_mmio::{VirtioDeviceInfo, VirtioEvent, VirtioMmio};
 
 /// A memory-mapped device register window.
 pub trait Mmio {
@@ -76,6 +79,8 @@ pub enum Device {
     GicCpu,
     Uart,
     Rtc,
+    /// A virtio-mmio transport slot.
+    Virtio(usize),
 }
 
 /// Finds the device whose window contains `paddr`, with the offset inside it.
@@ -86,12 +91,23 @@ pub fn decode(paddr: u64) -> Option<(Device, u64)> {
         (guest::UART_BASE, guest::UART_SIZE, Device::Uart),
         (guest::RTC_BASE, guest::RTC_SIZE, Device::Rtc),
     ];
-    windows.iter().find_map(|&(base, size, dev)| {
+    let found = windows.iter().find_map(|&(base, size, dev)| {
         paddr
             .checked_sub(base)
             .filter(|&off| off < size)
             .map(|off| (dev, off))
+    });
+    found.or_else(|| {
+        let off = paddr.checked_sub(guest::VIRTIO_MMIO_BASE)?;
+        let slot = off / guest::VIRTIO_MMIO_SIZE;
+        (slot < u64::from(guest::VIRTIO_MMIO_COUNT))
+            .then_some((Device::Virtio(slot as usize), off % guest::VIRTIO_MMIO_SIZE))
     })
+}
+
+/// GIC INTID of virtio-mmio transport `slot`.
+pub fn intid_virtio(slot: usize) -> u32 {
+    32 + guest::VIRTIO_MMIO_FIRST_SPI + slot as u32
 }
 
 /// GIC INTID of the non-secure EL1 physical timer (PPI 14).
@@ -117,6 +133,10 @@ pub struct Platform {
     pub timer: GenericTimer,
     pub uart: Pl011,
     pub rtc: Pl031,
+    /// The virtio-mmio transports, one per slot (empty slots have device id 0).
+    pub virtio: Vec<VirtioMmio>,
+    /// The slot whose last register write produced a [`VirtioEvent`].
+    virtio_pending: Option<usize>,
     wall: WallClock,
     /// The count's real rate (CNTFRQ_EL0 is guest-writable and may differ).
     freq: u64,
@@ -132,6 +152,10 @@ impl Platform {
             timer: GenericTimer::new(cntfrq),
             uart: Pl011::new(),
             rtc: Pl031::new(),
+            virtio: (0..guest::VIRTIO_MMIO_COUNT)
+                .map(|_| VirtioMmio::new(VirtioDeviceInfo::default()))
+                .collect(),
+            virtio_pending: None,
             wall,
             freq: u64::from(cntfrq.max(1)),
             now: wall.base_count,
@@ -166,6 +190,32 @@ impl Platform {
         self.gic.set_level(INTID_VIRT_TIMER, virt);
         self.gic.set_level(INTID_UART, self.uart.irq_level());
         self.gic.set_level(INTID_RTC, self.rtc.irq_level());
+        for (i, v) in self.virtio.iter().enumerate() {
+            if v.device_id() != 0 {
+                self.gic.set_level(intid_virtio(i), v.irq_level());
+            }
+        }
+    }
+
+    /// Puts the devices the host described into slots `0..devices.len()`.
+    pub fn set_virtio_devices(&mut self, devices: &[VirtioDeviceInfo]) {
+        for (slot, info) in self.virtio.iter_mut().zip(devices) {
+            *slot = VirtioMmio::new(info.clone());
+        }
+    }
+
+    /// The event the last MMIO write raised in a virtio transport, with its slot.
+    pub fn take_virtio_event(&mut self) -> Option<(usize, VirtioEvent)> {
+        let slot = self.virtio_pending.take()?;
+        Some((slot, self.virtio.get_mut(slot)?.take_event()?))
+    }
+
+    /// The host's answer for transport `slot` (see [`VirtioMmio::complete`]).
+    pub fn virtio_complete(&mut self, slot: usize, interrupt: u32, needs_reset: bool) {
+        if let Some(v) = self.virtio.get_mut(slot) {
+            v.complete(interrupt, needs_reset);
+        }
+        self.sync_irqs();
     }
 
     /// The CPU's IRQ input.
@@ -231,6 +281,7 @@ impl Platform {
                 v
             }
             Device::Rtc => self.rtc.read(off, size),
+            Device::Virtio(i) => self.virtio[i].read(off, size),
         };
         Some(v)
     }
@@ -245,6 +296,10 @@ impl Platform {
             Device::GicCpu => self.gic.cpu_write(off, size, value),
             Device::Uart => self.uart.write(off, size, value),
             Device::Rtc => self.rtc.write(off, size, value),
+            Device::Virtio(i) => {
+                self.virtio[i].write(off, size, value);
+                self.virtio_pending = Some(i);
+            }
         }
         self.sync_irqs();
         true
@@ -298,7 +353,10 @@ mod tests {
         assert_eq!(decode(0x0900_0018), Some((Device::Uart, 0x18)));
         assert_eq!(decode(0x0900_1000), None);
         assert_eq!(decode(0x0901_0ffc), Some((Device::Rtc, 0xffc)));
-        assert_eq!(decode(0x0a00_0000), None);
+        assert_eq!(decode(0x0a00_0000), Some((Device::Virtio(0), 0)));
+        assert_eq!(decode(0x0a00_0270), Some((Device::Virtio(1), 0x70)));
+        assert_eq!(decode(0x0a00_3fff), Some((Device::Virtio(31), 0x1ff)));
+        assert_eq!(decode(0x0a00_4000), None);
         assert_eq!(decode(0x4000_0000), None);
         assert_eq!(decode(0), None);
     }
