@@ -195,6 +195,10 @@ fn blk_persists_across_kill_and_locks() {
     let (a, at) = run_line(&mut c, at, "sync; sha256sum /mnt/big");
     let sum = a.split_whitespace().next().unwrap_or("").to_string();
     assert_eq!(sum.len(), 64, "{}", c.text());
+    // Quiesce the filesystem (no journal commit or writeback can touch the image while
+    // its bytes are compared below).
+    let (a, at) = run_line(&mut c, at, "mount -o remount,ro /mnt && sync && echo ro");
+    assert_eq!(a, "ro", "{}", c.text());
     let _ = at;
 
     // A second launcher on the same image: refused before anything runs.

@@ -297,6 +297,9 @@ pub fn extr(b: &mut Builder, x: f::EXTR) {
     let lo = b.read_x(x.rm, sf);
     let r = if x.imms == 0 {
         lo
+    } else if x.rn == x.rm {
+        // ROR (immediate): one host rotate.
+        b.bini(BinOp::Ror, lo, x.imms as u128)
     } else {
         let l = b.bini(BinOp::LShr, lo, x.imms as u128);
         let h = b.bini(BinOp::Shl, hi, (w - x.imms) as u128);
